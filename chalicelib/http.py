@@ -1,0 +1,227 @@
+"""HTTP plumbing shared by every route: JSON encoding, request parsing, problem+json.
+
+This module holds the one error map: every ``DomainError`` and every pydantic
+``ValidationError`` becomes an RFC 9457 ``application/problem+json`` response
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from chalice.app import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib import errors
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+# Lambda's synchronous invocation payload limit; API Gateway would allow 10 MB.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.BadRequest: (400, "Bad request"),
+    errors.InvalidInput: (422, "Invalid input"),
+    errors.Unauthenticated: (401, "Authentication required"),
+    errors.Forbidden: (403, "Forbidden"),
+    errors.NotFound: (404, "Not found"),
+    errors.MethodNotAllowed: (405, "Method not allowed"),
+    errors.Conflict: (409, "Conflict"),
+    errors.PreconditionFailed: (412, "Precondition failed"),
+    errors.PayloadTooLarge: (413, "Payload too large"),
+    errors.UnsupportedMediaType: (415, "Unsupported media type"),
+    errors.RateLimited: (429, "Too many requests"),
+    errors.UpstreamFailed: (502, "Upstream service failed"),
+    errors.Unavailable: (503, "Service unavailable"),
+}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_jsonable(value: Any) -> Any:
+    """``json.dumps`` default: models, datetimes (ISO 8601, UTC, ``Z``) and ids."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # MongoDB stores UTC; a naive value is UTC.
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if type(value).__name__ == "ObjectId":
+        # Checked by name so this module never imports bson on the /health path.
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=to_jsonable, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(
+    body: Any,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = JSON,
+) -> Response:
+    merged: dict[str, str | list[str]] = {"Content-Type": content_type, **(headers or {})}
+    text = None if body is None else dumps(body)
+    return Response(body=text or "", status_code=status, headers=merged)
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response:
+    merged: dict[str, str | list[str]] = dict(headers or {})
+    return Response(body="", status_code=status, headers=merged)
+
+
+# ---------------------------------------------------------------------- problems
+
+
+class ProblemField(BaseModel):
+    field: str = Field(description="Dotted path of the failing input, as the client sent it.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    model_config = ConfigDict(title="Problem")
+
+    type: str = Field(description="A URI naming the problem type (urn:snapboard:problem:<code>).")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable code; branch on this, not on text.")
+    errors: list[ProblemField] | None = Field(
+        default=None, description="Each failing field (422 only)."
+    )
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    field_errors: tuple[errors.FieldError, ...] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    problem = Problem(
+        type=f"urn:snapboard:problem:{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=[ProblemField(field=e.field, message=e.message) for e in field_errors] or None,
+    )
+    return json_response(
+        problem.model_dump(exclude_none=True),
+        status=status,
+        headers=headers,
+        content_type=PROBLEM_JSON,
+    )
+
+
+def error_to_response(exc: errors.DomainError) -> Response:
+    """The one error map: a domain error becomes problem+json."""
+    status, title = _lookup(type(exc))
+    headers: dict[str, str] = {}
+    if isinstance(exc, (errors.RateLimited, errors.Unavailable)):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else ()
+    return problem_response(
+        status, title, exc.detail, code=exc.code, field_errors=field_errors, headers=headers
+    )
+
+
+def internal_error_response() -> Response:
+    # Never a traceback or an exception message in the body: they leak internals.
+    return problem_response(
+        500, "Internal server error", "The server failed to handle this request.", code="internal"
+    )
+
+
+def _lookup(kind: type[errors.DomainError]) -> tuple[int, str]:
+    for klass in kind.__mro__:
+        if klass in _STATUS:
+            return _STATUS[klass]
+    return 400, "Bad request"
+
+
+def validation_error(exc: ValidationError, *, prefix: str = "") -> errors.InvalidInput:
+    """Turn pydantic's report into field errors named the way the client sent them."""
+    field_errors = []
+    for item in exc.errors(include_url=False, include_input=False, include_context=False):
+        path = ".".join(str(part) for part in item["loc"])
+        field = f"{prefix}.{path}" if prefix and path else (path or prefix or "body")
+        field_errors.append(errors.FieldError(field, _message(item["msg"])))
+    names = ", ".join(dict.fromkeys(e.field for e in field_errors))
+    return errors.InvalidInput(f"Invalid value for: {names}", errors=field_errors)
+
+
+def _message(msg: str) -> str:
+    # Our own validators raise ValueError; pydantic prefixes their text.
+    return msg.removeprefix("Value error, ")
+
+
+# ------------------------------------------------------------- request parsing
+
+
+def media_type(request: Request) -> str:
+    """The request's media type without parameters, lower-case ("" when absent)."""
+    header = request.headers.get("content-type") or ""
+    return header.split(";", 1)[0].strip().lower()
+
+
+def parse_json_body(request: Request, model: type[ModelT]) -> ModelT:
+    """Validate a JSON request body against ``model``, or raise a domain error."""
+    kind = media_type(request)
+    if kind != JSON and not kind.endswith("+json"):
+        raise errors.UnsupportedMediaType(
+            f"Send the body as {JSON} (got {kind or 'no Content-Type'})."
+        )
+    raw = request.raw_body
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadRequest("The body is not valid JSON.", code="malformed_json") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def parse_query(request: Request, model: type[ModelT]) -> ModelT:
+    """Validate query parameters; a repeated parameter arrives as a list."""
+    params = request.query_params
+    data: dict[str, Any] = {}
+    if params is not None:
+        for key in params:
+            values = params.getlist(key)
+            data[key] = values[0] if len(values) == 1 else values
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

@@ -1,0 +1,249 @@
+"""Route declarations: each route states its models once, and everything follows.
+
+``Router.route`` registers a Chalice view and records a ``RouteSpec``. The
+wrapper around each view is the single place where a request is parsed and
+validated, where domain errors become problem+json (exceptions raised in a
+view never reach Chalice middleware), and the spec is what ``openapi.py``
+documents, so the docs cannot drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.app import Blueprint, Chalice, Request, Response
+from pydantic import BaseModel
+
+from chalicelib import errors, http, services
+from chalicelib.logs import get_logger
+from chalicelib.settings import ConfigError, Settings
+
+log = get_logger("routing")
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Chalice would answer a content type it does not expect with its own 415;
+# every route accepts anything and the wrapper checks, in our error format.
+_ANY_CONTENT_TYPE = ["*/*"]
+
+View = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What one route accepts and answers: read by the wrapper and by openapi.py."""
+
+    path: str
+    method: str
+    name: str
+    summary: str
+    description: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    response_media_type: str = http.JSON
+    include_in_schema: bool = True
+
+
+class Context:
+    """What a view gets besides its path parameters and validated input."""
+
+    def __init__(self, request: Request, api: Api) -> None:
+        self.request = request
+        self.api = api
+
+    @property
+    def services(self) -> services.Services:
+        # Looked up on use, so a route that needs nothing (/health) builds nothing.
+        return services.current()
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+
+class Api(Chalice):
+    """The Chalice app, with per-thread request state and the routers it serves.
+
+    Chalice keeps ``current_request`` and ``lambda_context`` on the app object.
+    Lambda runs one request per process so that is harmless there, but
+    ``chalice local`` and threaded WSGI servers handle requests concurrently,
+    and a shared attribute hands one request's data to another's view.
+    """
+
+    def __init__(self, app_name: str) -> None:
+        self._state = threading.local()
+        super().__init__(app_name, configure_logs=False)
+        self.specs: list[RouteSpec] = []
+        self._openapi: dict[str, Any] | None = None
+
+    @property
+    def current_request(self) -> Request | None:
+        return getattr(self._state, "current_request", None)
+
+    @current_request.setter
+    def current_request(self, value: Request | None) -> None:
+        self._state.current_request = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._state, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._state.lambda_context = value
+
+    def include(self, router: Router) -> None:
+        if router.api is not None and router.api is not self:
+            raise ValueError(f"router {router.blueprint} is already part of another app")
+        router.api = self
+        self.register_blueprint(router.blueprint)
+        self.specs.extend(router.specs)
+
+    def install_fallbacks(self) -> None:
+        """Answer every other method of a known path, and every unknown path, ourselves.
+
+        API Gateway would answer them with a bare 403 ``Missing Authentication
+        Token`` and Chalice's dev gateway with its own JSON; clients deserve
+        our problem+json, a correct ``Allow`` header and CORS preflights.
+        """
+        declared: dict[str, set[str]] = defaultdict(set)
+        for spec in self.specs:
+            declared[spec.path].add(spec.method)
+        for path, methods in declared.items():
+            missing = [m for m in (*METHODS, "OPTIONS") if m not in methods]
+            allowed = sorted(methods | {"OPTIONS"})
+            self.route(
+                path,
+                methods=missing,
+                content_types=_ANY_CONTENT_TYPE,
+                name=f"fallback{_name_for(path)}",
+            )(_method_fallback(self, allowed))
+        # A greedy path on API Gateway; Chalice's local gateway matches it for
+        # one path segment only and answers deeper unknown paths itself.
+        self.route(
+            "/{proxy+}",
+            methods=[*METHODS, "OPTIONS"],
+            content_types=_ANY_CONTENT_TYPE,
+            name="not_found",
+        )(_not_found)
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            from chalicelib import openapi
+
+            self._openapi = openapi.build_document(self.specs, title=self.app_name)
+        return self._openapi
+
+
+class Router:
+    """A Chalice blueprint whose routes declare their models."""
+
+    def __init__(self, import_name: str, *, tag: str) -> None:
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+        self.specs: list[RouteSpec] = []
+        self.api: Api | None = None
+
+    def route(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        errors: Iterable[int] = (),
+        response_media_type: str = http.JSON,
+        include_in_schema: bool = True,
+    ) -> Callable[[View], View]:
+        def decorator(view: View) -> View:
+            doc = inspect.getdoc(view) or view.__name__.replace("_", " ").capitalize()
+            summary, _, description = doc.partition("\n")
+            spec = RouteSpec(
+                path=path,
+                method=method,
+                name=view.__name__,
+                summary=summary.strip(),
+                description=description.strip(),
+                tag=self.tag,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                errors=tuple(sorted(set(errors))),
+                response_media_type=response_media_type,
+                include_in_schema=include_in_schema,
+            )
+            self.specs.append(spec)
+            self.blueprint.route(
+                path, methods=[method], content_types=_ANY_CONTENT_TYPE, name=view.__name__
+            )(self._wrap(spec, view))
+            return view
+
+        return decorator
+
+    def _wrap(self, spec: RouteSpec, view: View) -> View:
+        @functools.wraps(view)
+        def handler(**path_params: str) -> Response:
+            request = self.blueprint.current_request
+            try:
+                kwargs: dict[str, Any] = dict(path_params)
+                if spec.body is not None:
+                    kwargs["body"] = http.parse_json_body(request, spec.body)
+                if spec.query is not None:
+                    kwargs["query"] = http.parse_query(request, spec.query)
+                assert self.api is not None, "router used before Api.include()"
+                result = view(Context(request, self.api), **kwargs)
+                return to_response(result, spec.status)
+            except errors.DomainError as exc:
+                return http.error_to_response(exc)
+            except ConfigError as exc:
+                # The message names variables, never their values.
+                log.error({"event": "config_error", "problems": exc.problems})
+                return http.internal_error_response()
+            except Exception:
+                log.exception({"event": "unhandled_exception", "route": spec.name})
+                return http.internal_error_response()
+
+        return handler
+
+
+def to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return http.empty_response(204)
+    return http.json_response(result, status=status)
+
+
+def _method_fallback(api: Api, allowed: list[str]) -> View:
+    def fallback(**_: str) -> Response:
+        request = api.current_request
+        if request is not None and request.method == "OPTIONS":
+            # A CORS preflight (or a plain OPTIONS): the middleware adds the
+            # Access-Control-* headers when the origin is allowed.
+            return http.empty_response(204, {"Allow": ", ".join(allowed)})
+        method = request.method if request is not None else "this method"
+        return http.error_to_response(
+            errors.MethodNotAllowed(f"{method} is not allowed here.", allowed=allowed)
+        )
+
+    return fallback
+
+
+def _not_found(**_: str) -> Response:
+    return http.error_to_response(errors.NotFound("No such resource."))
+
+
+def _name_for(path: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in path)

@@ -1,0 +1,93 @@
+"""Test helpers: one HTTP client shape for every runtime the app serves on."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Headers(Mapping[str, str]):
+    """Response headers, looked up case-insensitively like HTTP says."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._items = {
+            k.lower(): (", ".join(v) if isinstance(v, list) else str(v)) for k, v in raw.items()
+        }
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Headers
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return jsonlib.loads(self.body)
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The problem+json body, after checking that it is one."""
+        assert self.headers["content-type"] == "application/problem+json", self.headers
+        body: dict[str, Any] = self.json
+        assert body["status"] == self.status
+        return body
+
+
+class Transport(Protocol):
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply: ...
+
+
+@dataclass
+class Http:
+    """``client.get("/health")``, ``client.post("/x", json={...})`` on any runtime."""
+
+    transport: Transport
+    default_headers: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        sent = {**self.default_headers, **(headers or {})}
+        payload = b""
+        if json is not None:
+            payload = jsonlib.dumps(json).encode()
+            sent.setdefault("Content-Type", "application/json")
+        elif body is not None:
+            payload = body.encode() if isinstance(body, str) else body
+        return self.transport(method, path, sent, payload)
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("OPTIONS", path, **kwargs)

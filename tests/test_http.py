@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from bson import ObjectId
+from chalice.app import Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import errors, http
+
+
+class Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1)
+    tags: list[str] = []
+
+
+def make_request(body: bytes, content_type: str | None = "application/json") -> Request:
+    headers = {} if content_type is None else {"content-type": content_type}
+    return Request(
+        {
+            "multiValueQueryStringParameters": None,
+            "headers": headers,
+            "pathParameters": {},
+            "requestContext": {"httpMethod": "POST", "resourcePath": "/x", "path": "/x"},
+            "body": body.decode(),
+            "isBase64Encoded": False,
+            "stageVariables": {},
+        }
+    )
+
+
+def test_datetimes_encode_as_iso_8601_utc_with_z() -> None:
+    aware = dt.datetime(2026, 1, 2, 5, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    naive = dt.datetime(2026, 1, 2, 3, 4, 5)
+    encoded = json.loads(http.dumps({"aware": aware, "naive": naive}))
+    assert encoded == {"aware": "2026-01-02T03:04:05Z", "naive": "2026-01-02T03:04:05Z"}
+
+
+def test_ids_models_and_sets_encode() -> None:
+    oid = ObjectId()
+    encoded = json.loads(http.dumps({"id": oid, "model": Sample(title="a"), "s": {1}}))
+    assert encoded == {"id": str(oid), "model": {"title": "a", "tags": []}, "s": [1]}
+
+
+def test_unknown_objects_are_refused_not_stringified() -> None:
+    with pytest.raises(TypeError):
+        http.dumps({"x": object()})
+
+
+def test_a_valid_body_is_parsed_into_its_model() -> None:
+    parsed = http.parse_json_body(make_request(b'{"title": "hi", "tags": ["a"]}'), Sample)
+    assert parsed == Sample(title="hi", tags=["a"])
+
+
+def test_a_json_suffix_media_type_is_accepted() -> None:
+    request = make_request(b'{"title": "hi"}', "application/merge-patch+json; charset=utf-8")
+    assert http.parse_json_body(request, Sample).title == "hi"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_is_unsupported(content_type: str | None) -> None:
+    with pytest.raises(errors.UnsupportedMediaType):
+        http.parse_json_body(make_request(b'{"title": "hi"}', content_type), Sample)
+
+
+@pytest.mark.parametrize("raw", [b"{", b'{"title": }', b"\xff\xfe"])
+def test_malformed_json_is_a_bad_request(raw: bytes) -> None:
+    request = make_request(b"")
+    request._body = raw  # what Chalice caches after decoding the event
+    with pytest.raises(errors.BadRequest) as caught:
+        http.parse_json_body(request, Sample)
+    assert caught.value.code == "malformed_json"
+
+
+def test_each_failing_field_is_named() -> None:
+    request = make_request(b'{"title": "", "tags": ["ok", {"$gt": ""}], "extra": 1}')
+    with pytest.raises(errors.InvalidInput) as caught:
+        http.parse_json_body(request, Sample)
+    fields = [e.field for e in caught.value.errors]
+    assert fields == ["title", "tags.1", "extra"]
+
+
+def test_a_body_that_is_not_an_object_names_the_body() -> None:
+    with pytest.raises(errors.InvalidInput) as caught:
+        http.parse_json_body(make_request(b"[1, 2]"), Sample)
+    assert [e.field for e in caught.value.errors] == ["body"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "header"),
+    [
+        (errors.BadRequest("x"), 400, None),
+        (errors.InvalidInput.field("email", "taken"), 422, None),
+        (errors.Unauthenticated("x"), 401, ("WWW-Authenticate", "Bearer")),
+        (errors.Forbidden("x", code="email_not_verified"), 403, None),
+        (errors.NotFound("x"), 404, None),
+        (errors.MethodNotAllowed("x", allowed=["GET", "OPTIONS"]), 405, ("Allow", "GET, OPTIONS")),
+        (errors.Conflict("x"), 409, None),
+        (errors.PreconditionFailed("x"), 412, None),
+        (errors.PayloadTooLarge("x"), 413, None),
+        (errors.UnsupportedMediaType("x"), 415, None),
+        (errors.RateLimited("x", retry_after=42), 429, ("Retry-After", "42")),
+        (errors.UpstreamFailed("x"), 502, None),
+        (errors.Unavailable("x", retry_after=7), 503, ("Retry-After", "7")),
+    ],
+)
+def test_the_error_map(
+    error: errors.DomainError, status: int, header: tuple[str, str] | None
+) -> None:
+    response = http.error_to_response(error)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = json.loads(response.body)
+    assert body["status"] == status
+    assert body["code"] == error.code
+    assert body["type"] == f"urn:snapboard:problem:{error.code}"
+    assert body["detail"] == error.detail
+    if header is not None:
+        assert response.headers[header[0]] == header[1]
+
+
+def test_field_errors_appear_in_the_problem_body() -> None:
+    body = json.loads(http.error_to_response(errors.InvalidInput.field("email", "taken")).body)
+    assert body["errors"] == [{"field": "email", "message": "taken"}]
+
+
+def test_a_rate_limit_never_asks_to_retry_in_zero_seconds() -> None:
+    assert errors.RateLimited("x", retry_after=0).retry_after == 1

@@ -1,0 +1,208 @@
+"""The route wrapper and fallbacks, on a probe app with routes made for the purpose."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from chalice.config import Config
+from chalice.local import LocalDevServer
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import errors, http
+from chalicelib.routing import Api, Context, Router
+from chalicelib.services import Services
+from tests.conftest import chalice_transport
+from tests.support import Http
+
+router = Router(__name__, tag="probe")
+
+
+class ThingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=20)
+    size: int = Field(ge=1)
+
+
+class ThingOut(BaseModel):
+    id: str
+    name: str
+    size: int
+
+
+class ThingQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    tag: str | None = None
+
+
+@router.route("/things", "POST", body=ThingIn, response=ThingOut, status=201)
+def create_thing(ctx: Context, *, body: ThingIn) -> Any:
+    """Create a thing."""
+    thing = ThingOut(id="t1", **body.model_dump())
+    return http.json_response(thing, status=201, headers={"Location": "/things/t1"})
+
+
+@router.route("/things", query=ThingQuery)
+def list_things(ctx: Context, *, query: ThingQuery) -> dict[str, Any]:
+    """List things."""
+    return {"limit": query.limit, "tag": query.tag}
+
+
+@router.route("/things/{thing_id}", response=ThingOut, errors=[404])
+def get_thing(ctx: Context, thing_id: str) -> ThingOut:
+    """Read a thing."""
+    if thing_id != "t1":
+        raise errors.NotFound(f"No thing {thing_id}.")
+    return ThingOut(id=thing_id, name="one", size=1)
+
+
+@router.route("/things/{thing_id}", "DELETE", status=204)
+def delete_thing(ctx: Context, thing_id: str) -> None:
+    """Delete a thing."""
+
+
+@router.route("/boom")
+def boom(ctx: Context) -> None:
+    """Fail the way a bug does."""
+    raise RuntimeError("database password is hunter2")
+
+
+@router.route("/echo")
+def echo(ctx: Context) -> dict[str, Any]:
+    """Answer with what this thread sees as its request, after letting others run."""
+    assert ctx.api.current_request is not None
+    time.sleep(0.02)
+    request = ctx.api.current_request
+    return {
+        "probe": request.headers.get("x-probe"),
+        "context": ctx.api.lambda_context.aws_request_id,
+    }
+
+
+def make_app() -> Api:
+    from chalicelib import middleware
+
+    app = Api("probe")
+    app.register_middleware(middleware.http_middleware, "http")
+    app.include(router)
+    app.install_fallbacks()
+    return app
+
+
+probe_app = make_app()
+
+
+@pytest.fixture
+def probe(svc: Services) -> Http:
+    return Http(chalice_transport(probe_app))
+
+
+def test_a_valid_body_reaches_the_view(probe: Http) -> None:
+    reply = probe.post("/things", json={"name": "lamp", "size": 2})
+    assert reply.status == 201
+    assert reply.json == {"id": "t1", "name": "lamp", "size": 2}
+    assert reply.headers["location"] == "/things/t1"
+
+
+def test_every_failing_field_is_listed_in_a_422(probe: Http) -> None:
+    reply = probe.post("/things", json={"name": "", "size": 0, "colour": "red"})
+    assert reply.status == 422
+    fields = {e["field"] for e in reply.problem["errors"]}
+    assert fields == {"name", "size", "colour"}
+
+
+def test_an_operator_object_where_a_string_belongs_is_a_422(probe: Http) -> None:
+    reply = probe.post("/things", json={"name": {"$gt": ""}, "size": 1})
+    assert reply.status == 422
+    assert reply.problem["errors"][0]["field"] == "name"
+
+
+def test_malformed_json_is_a_400_problem(probe: Http) -> None:
+    reply = probe.post(
+        "/things", body='{"name": "lamp",', headers={"Content-Type": "application/json"}
+    )
+    assert reply.status == 400
+    assert reply.problem["code"] == "malformed_json"
+
+
+def test_a_wrong_content_type_is_a_415_problem(probe: Http) -> None:
+    reply = probe.post("/things", body="name=lamp", headers={"Content-Type": "text/plain"})
+    assert reply.status == 415
+    assert "text/plain" in reply.problem["detail"]
+
+
+def test_query_parameters_are_validated(probe: Http) -> None:
+    assert probe.get("/things?limit=5&tag=x").json == {"limit": 5, "tag": "x"}
+    reply = probe.get("/things?limit=500")
+    assert reply.status == 422
+    assert reply.problem["errors"][0]["field"] == "limit"
+
+
+def test_a_domain_error_becomes_its_problem(probe: Http) -> None:
+    reply = probe.get("/things/t9")
+    assert reply.status == 404
+    assert reply.problem["detail"] == "No thing t9."
+
+
+def test_a_view_returning_none_answers_204(probe: Http) -> None:
+    reply = probe.delete("/things/t1")
+    assert reply.status == 204
+    assert reply.body == b""
+
+
+def test_an_unexpected_exception_is_a_500_without_internals(probe: Http) -> None:
+    reply = probe.get("/boom")
+    assert reply.status == 500
+    assert reply.problem["code"] == "internal"
+    assert b"hunter2" not in reply.body
+    assert b"Traceback" not in reply.body
+
+
+def test_a_method_the_path_does_not_have_is_a_405_with_allow(probe: Http) -> None:
+    reply = probe.put("/things/t1")
+    assert reply.status == 405
+    assert reply.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert reply.problem["code"] == "method_not_allowed"
+
+
+def test_an_unknown_path_is_a_404_problem(probe: Http) -> None:
+    reply = probe.get("/nothing-here")
+    assert reply.status == 404
+    assert reply.problem["code"] == "not_found"
+
+
+def test_options_on_a_known_path_answers_204_with_allow(probe: Http) -> None:
+    reply = probe.options("/things")
+    assert reply.status == 204
+    assert reply.headers["allow"] == "GET, OPTIONS, POST"
+
+
+@pytest.fixture
+def dev_server(svc: Services) -> Iterator[str]:
+    """The app under Chalice's threaded dev server, as ``chalice local`` runs it."""
+    server = LocalDevServer(probe_app, Config.create(lambda_timeout=10), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server.server_address[1]}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_concurrent_requests_each_see_their_own_request_and_context(dev_server: str) -> None:
+    def call(n: int) -> dict[str, Any]:
+        request = urllib.request.Request(f"{dev_server}/echo", headers={"X-Probe": str(n)})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(call, range(64)))
+
+    assert [a["probe"] for a in answers] == [str(n) for n in range(64)]
+    assert len({a["context"] for a in answers}) == 64
