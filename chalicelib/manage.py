@@ -1,0 +1,38 @@
+"""Operator commands: ``python -m chalicelib.manage <command>``.
+
+They build the same services the app uses, from the same environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from chalicelib import db, services
+from chalicelib.settings import ConfigError
+
+
+def _indexes(_: argparse.Namespace) -> int:
+    current = services.current()
+    database = current.mongo_client[current.settings.mongodb_db]
+    for collection, names in db.ensure_indexes(database).items():
+        print(f"{collection}: {', '.join(names)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.manage")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("indexes", help="create every declared MongoDB index (idempotent)")
+    args = parser.parse_args(argv)
+    handlers = {"indexes": _indexes}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The process's outside-world clients, built lazily once and cached.
+
+One ``MongoClient`` per process (per Lambda container, per gunicorn worker), as
+MongoDB's Lambda guidance asks: it pools connections and is thread-safe.
+Nothing is built and no environment variable is read at import time; the
+first request pays for what it uses, ``/health`` pays for nothing.
+
+Tests hand in their own: ``install(Services(settings, mongo_client=...))``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from pymongo import MongoClient
+    from pymongo.database import Database
+
+T = TypeVar("T")
+
+# Fail a health probe or a request fast instead of after the driver's 30 s.
+SERVER_SELECTION_TIMEOUT_MS = 2_000
+CONNECT_TIMEOUT_MS = 2_000
+
+
+class Services:
+    """Holds settings and the clients built from them, each built at most once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mongo_client: MongoClient[dict[str, Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._built: dict[str, Any] = {}
+        if mongo_client is not None:
+            self._built["mongo_client"] = mongo_client
+
+    def _once(self, name: str, factory: Callable[[], T]) -> T:
+        try:
+            return cast(T, self._built[name])
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = factory()
+            return cast(T, self._built[name])
+
+    @property
+    def mongo_client(self) -> MongoClient[dict[str, Any]]:
+        return self._once("mongo_client", lambda: build_mongo_client(self.settings))
+
+    @property
+    def db(self) -> Database[dict[str, Any]]:
+        return self._once("db", self._open_db)
+
+    def _open_db(self) -> Database[dict[str, Any]]:
+        from chalicelib import db
+
+        database = self.mongo_client[self.settings.mongodb_db]
+        if self.settings.stage == "dev":
+            # Dev applies indexes at first use; production runs `make indexes`
+            # as a deploy step so a cold start never builds an index.
+            db.ensure_indexes(database)
+        return database
+
+
+def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
+    if settings.mongodb_uri is None:
+        import mongomock
+
+        client: MongoClient[dict[str, Any]] = mongomock.MongoClient(tz_aware=True)
+        return client
+    from pymongo import MongoClient
+
+    uri = settings.mongodb_uri.get_secret_value()
+    options: dict[str, Any] = {"tz_aware": True, "appname": "snapboard"}
+    # Options written in the URI win: operators tune them there.
+    lowered = uri.lower()
+    if "serverselectiontimeoutms" not in lowered:
+        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
+    if "connecttimeoutms" not in lowered:
+        options["connectTimeoutMS"] = CONNECT_TIMEOUT_MS
+    return MongoClient(uri, **options)
+
+
+_current: Services | None = None
+_current_lock = threading.Lock()
+
+
+def current() -> Services:
+    """The process-wide services, built from ``os.environ`` on first use."""
+    global _current
+    if _current is None:
+        with _current_lock:
+            if _current is None:
+                _current = Services(Settings.from_env(os.environ))
+    return _current
+
+
+def install(services: Services | None) -> None:
+    """Replace the process-wide services (tests; ``None`` forgets them)."""
+    global _current
+    with _current_lock:
+        _current = services

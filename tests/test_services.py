@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+from chalicelib import services
+from chalicelib.services import Services, build_mongo_client
+from chalicelib.settings import ConfigError, Settings
+from tests.conftest import ROOT
+
+
+def test_importing_the_app_imports_no_sdk_and_reads_no_settings() -> None:
+    probe = (
+        "import sys, app; from chalicelib import services; "
+        "heavy = [m for m in ('pymongo', 'bson', 'mongomock', 'boto3', 'botocore', 'imagekitio') "
+        "if m in sys.modules]; "
+        "print(heavy, services._current)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "STAGE": "nonsense"}  # would fail if settings were read
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[] None"
+
+
+def test_the_embedded_stand_in_is_used_without_a_uri() -> None:
+    client = build_mongo_client(Settings.from_env({}))
+    assert type(client).__module__.startswith("mongomock")
+
+
+def test_a_real_client_gets_short_timeouts_unless_the_uri_sets_them() -> None:
+    settings = Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"})
+    client: Any = build_mongo_client(settings)
+    try:
+        assert client.options.server_selection_timeout == 2.0
+        assert client.options.pool_options.connect_timeout == 2.0
+    finally:
+        client.close()
+    tuned = Settings.from_env(
+        {"MONGODB_URI": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=9000"}
+    )
+    client = build_mongo_client(tuned)
+    try:
+        assert client.options.server_selection_timeout == 9.0
+    finally:
+        client.close()
+
+
+def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
+    lazy = Services(Settings.from_env({}))
+    seen: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def first_use() -> None:
+        barrier.wait()
+        seen.append(id(lazy.mongo_client))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == 1
+
+
+def test_dev_applies_indexes_at_first_use_of_the_database() -> None:
+    lazy = Services(Settings.from_env({}))
+    assert "email_unique" in {i["name"] for i in lazy.db.users.list_indexes()}
+    assert lazy.db is lazy.db
+
+
+def test_current_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    services.install(None)
+    monkeypatch.setenv("MONGODB_DB", "from_env")
+    try:
+        first = services.current()
+        monkeypatch.setenv("MONGODB_DB", "changed")
+        assert services.current() is first
+        assert first.settings.mongodb_db == "from_env"
+    finally:
+        services.install(None)
+
+
+def test_current_fails_fast_on_a_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    services.install(None)
+    monkeypatch.setenv("STAGE", "prod")
+    try:
+        with pytest.raises(ConfigError, match="JWT_SECRET"):
+            services.current()
+    finally:
+        services.install(None)
