@@ -1,0 +1,85 @@
+"""The service's own endpoints: liveness, readiness, and its API description."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from functools import cache
+from pathlib import Path
+
+from chalice.app import Response
+
+from chalicelib import http
+from chalicelib.routing import Context, Router
+from chalicelib.system import service
+from chalicelib.system.models import Health, Index, Ready
+
+router = Router(__name__, tag="system")
+
+_DOCS_PAGE = Path(__file__).with_name("docs.html")
+
+
+@router.route("/", response=Index)
+def index(ctx: Context) -> Index:
+    """Where to start: links to the API description."""
+    return Index(name=ctx.api.app_name, docs="docs", openapi="openapi.json")
+
+
+@router.route("/health", response=Health)
+def health(ctx: Context) -> Health:
+    """Liveness: the process answers. Touches nothing outside it."""
+    return Health()
+
+
+@router.route("/ready", response=Ready, errors=[503])
+def ready(ctx: Context) -> Ready:
+    """Readiness: MongoDB answers a ping within about two seconds, else 503."""
+    service.check_ready(services=ctx.services)
+    return Ready()
+
+
+@router.route("/openapi.json", include_in_schema=False)
+def openapi_document(ctx: Context) -> Response:
+    """The OpenAPI 3.1 document built from the route declarations."""
+    return http.json_response(ctx.api.openapi(), headers={"Cache-Control": "no-cache"})
+
+
+@router.route("/docs", response_media_type="text/html", include_in_schema=False)
+def docs(ctx: Context) -> Response:
+    """A small, self-contained page that renders the OpenAPI document."""
+    page, csp = _docs_page()
+    return Response(
+        body=page,
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": csp,
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+@cache
+def _docs_page() -> tuple[str, str]:
+    """The page and a CSP that allows exactly its own inline script and style."""
+    page = _DOCS_PAGE.read_text(encoding="utf-8")
+    script = _hash(_inline(page, "script"))
+    style = _hash(_inline(page, "style"))
+    csp = (
+        f"default-src 'none'; script-src '{script}'; style-src '{style}'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+    return page, csp
+
+
+def _inline(page: str, tag: str) -> str:
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", page, re.DOTALL)
+    assert match is not None, f"docs.html has no inline <{tag}>"
+    return match.group(1)
+
+
+def _hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")

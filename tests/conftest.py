@@ -1,0 +1,110 @@
+"""Fixtures: settings from dicts, a fresh database per test, a client per runtime.
+
+``client`` is parametrized by runtime so every functional test can run on each
+way the app is served. Today that is Chalice's gateway (what ``chalice local``
+and the Lambda handler run); the EC2 WSGI shim joins the list when it exists.
+
+Data tests run on the embedded stand-in (mongomock). With ``MONGODB_URI`` set
+they run a second time against that server, marked ``integration``, each test
+in a database of its own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import mongomock
+import pytest
+from chalice.test import Client
+
+from chalicelib import services
+from chalicelib.services import Services
+from chalicelib.settings import Settings
+from tests.support import Headers, Http, Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
+
+_BACKENDS = [pytest.param("mongomock", id="mongomock")]
+if REAL_MONGODB_URI:
+    _BACKENDS.append(pytest.param("mongodb", id="mongodb", marks=pytest.mark.integration))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings from a dict of environment variables, with data kept under tmp_path."""
+
+    def make(env: dict[str, str] | None = None) -> Settings:
+        return Settings.from_env({"DATA_DIR": str(tmp_path / "data"), **(env or {})})
+
+    return make
+
+
+@pytest.fixture(params=_BACKENDS)
+def mongo_client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "mongomock":
+        yield mongomock.MongoClient(tz_aware=True)
+        return
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(REAL_MONGODB_URI, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db_name(mongo_client: Any) -> Iterator[str]:
+    name = f"snapboard_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    mongo_client.drop_database(name)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], db_name: str) -> Settings:
+    return make_settings({"MONGODB_DB": db_name})
+
+
+@pytest.fixture
+def svc(settings: Settings, mongo_client: Any) -> Iterator[Services]:
+    """The process-wide services for this test: its settings and its database."""
+    installed = Services(settings, mongo_client=mongo_client)
+    services.install(installed)
+    yield installed
+    services.install(None)
+
+
+@pytest.fixture
+def db(svc: Services) -> Any:
+    return svc.db
+
+
+def chalice_transport(app: Any) -> Callable[..., Reply]:
+    """Requests through Chalice's API Gateway emulation, as on Lambda."""
+    chalice_client = Client(app, stage_name="dev", project_dir=str(ROOT))
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        reply = chalice_client.http.request(method, path, headers=headers, body=body)
+        return Reply(reply.status_code, Headers(reply.headers), reply.body)
+
+    return send
+
+
+RUNTIMES = ["lambda"]
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(runtime: str, svc: Services) -> Http:
+    """An HTTP client for the real app on the runtime under test."""
+    from app import app
+
+    transports = {"lambda": chalice_transport}
+    return Http(transports[runtime](app))

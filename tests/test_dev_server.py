@@ -1,0 +1,90 @@
+"""`make run` serves through `chalice local`: start it for real and talk HTTP to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHALICE = Path(sys.executable).with_name("chalice")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def chalice_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
+    env["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    server = subprocess.Popen(
+        [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(f"{base}/health")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("chalice local did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_chalice_local_serves_health_and_ready_on_the_embedded_defaults(chalice_local: str) -> None:
+    status, headers, body = _get(f"{chalice_local}/health", {"X-Request-Id": "smoke-1"})
+    assert (status, body) == (200, {"status": "ok"})
+    assert headers["X-Request-Id"] == "smoke-1"
+    status, _, body = _get(f"{chalice_local}/ready")
+    assert (status, body["status"]) == (200, "ready")
+
+
+def test_chalice_local_answers_unknown_paths_with_a_problem(chalice_local: str) -> None:
+    status, headers, body = _get(f"{chalice_local}/no-such-thing")
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["code"] == "not_found"
+
+
+def test_chalice_local_keeps_concurrent_requests_apart(chalice_local: str) -> None:
+    def call(n: int) -> str:
+        _, headers, _ = _get(f"{chalice_local}/health", {"X-Request-Id": f"r{n}"})
+        return headers["X-Request-Id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(call, range(40))) == [f"r{n}" for n in range(40)]
