@@ -56,7 +56,17 @@ def build_document(specs: Iterable[RouteSpec], *, title: str) -> dict[str, Any]:
             "description": "Photo posts: accounts, posts with image galleries, a public feed.",
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Access token from POST /auth/login or /auth/refresh.",
+                }
+            },
+        },
     }
 
 
@@ -84,6 +94,10 @@ def _operation(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
     }
     if spec.description:
         operation["description"] = spec.description
+    if spec.auth == "optional":
+        operation["security"] = [{}, {"bearer": []}]
+    elif spec.auth is not None:
+        operation["security"] = [{"bearer": []}]
     parameters = _path_parameters(spec.path) + _query_parameters(spec.query)
     if parameters:
         operation["parameters"] = parameters
@@ -110,6 +124,10 @@ def _responses(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
         statuses |= {400, 413, 415, 422}
     if spec.query is not None:
         statuses.add(422)
+    if spec.auth is not None:
+        statuses.add(401)
+    if spec.auth in ("verified", "admin"):
+        statuses.add(403)
     problem = {http.PROBLEM_JSON: {"schema": refs[(http.Problem, "serialization")]}}
     for status in sorted(statuses):
         responses[str(status)] = {

@@ -21,6 +21,7 @@ from chalice.app import Blueprint, Chalice, Request, Response
 from pydantic import BaseModel
 
 from chalicelib import errors, http, services
+from chalicelib.auth.principal import AuthLevel, Principal
 from chalicelib.logs import get_logger
 from chalicelib.settings import ConfigError, Settings
 
@@ -32,6 +33,14 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _ANY_CONTENT_TYPE = ["*/*"]
 
 View = Callable[..., Any]
+Authenticator = Callable[[Request], Principal | None]
+
+
+def no_authenticator(request: Request) -> Principal | None:
+    """Until an authenticator is installed, nobody is signed in."""
+    if request.headers.get("authorization"):
+        raise errors.Unauthenticated("Access tokens are not accepted by this app.")
+    return None
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class RouteSpec:
     errors: tuple[int, ...] = ()
     response_media_type: str = http.JSON
     include_in_schema: bool = True
+    auth: AuthLevel | None = None
 
 
 class Context:
@@ -84,6 +94,9 @@ class Api(Chalice):
         super().__init__(app_name, configure_logs=False)
         self.specs: list[RouteSpec] = []
         self._openapi: dict[str, Any] | None = None
+        # Turns a request into a Principal (None when anonymous) or raises
+        # Unauthenticated for a bad token; the accounts package installs its own.
+        self.authenticator: Authenticator = no_authenticator
 
     @property
     def current_request(self) -> Request | None:
@@ -165,7 +178,15 @@ class Router:
         errors: Iterable[int] = (),
         response_media_type: str = http.JSON,
         include_in_schema: bool = True,
+        auth: AuthLevel | None = None,
     ) -> Callable[[View], View]:
+        """Declare a route.
+
+        The view is called as ``view(ctx, **path_params, body=..., query=..., user=...)``:
+        ``body`` when a body model is declared, ``query`` when a query model is,
+        ``user`` (a ``Principal``, or None for ``auth="optional"``) when ``auth`` is set.
+        """
+
         def decorator(view: View) -> View:
             doc = inspect.getdoc(view) or view.__name__.replace("_", " ").capitalize()
             summary, _, description = doc.partition("\n")
@@ -183,6 +204,7 @@ class Router:
                 errors=tuple(sorted(set(errors))),
                 response_media_type=response_media_type,
                 include_in_schema=include_in_schema,
+                auth=auth,
             )
             self.specs.append(spec)
             self.blueprint.route(
@@ -197,12 +219,14 @@ class Router:
         def handler(**path_params: str) -> Response:
             request = self.blueprint.current_request
             try:
+                assert self.api is not None, "router used before Api.include()"
                 kwargs: dict[str, Any] = dict(path_params)
+                if spec.auth is not None:
+                    kwargs["user"] = _authorize(spec.auth, self.api.authenticator(request))
                 if spec.body is not None:
                     kwargs["body"] = http.parse_json_body(request, spec.body)
                 if spec.query is not None:
                     kwargs["query"] = http.parse_query(request, spec.query)
-                assert self.api is not None, "router used before Api.include()"
                 result = view(Context(request, self.api), **kwargs)
                 return to_response(result, spec.status)
             except errors.DomainError as exc:
@@ -216,6 +240,19 @@ class Router:
                 return http.internal_error_response()
 
         return handler
+
+
+def _authorize(level: AuthLevel, principal: Principal | None) -> Principal | None:
+    """Check what a route demands of its caller; authentication runs before validation."""
+    if principal is None:
+        if level == "optional":
+            return None
+        raise errors.Unauthenticated("Sign in to do this.", code="unauthenticated")
+    if level == "verified" and not principal.email_verified:
+        raise errors.Forbidden("Verify your email address first.", code="email_not_verified")
+    if level == "admin" and not principal.is_admin:
+        raise errors.Forbidden("Only administrators may do this.", code="admin_only")
+    return principal
 
 
 def to_response(result: Any, status: int) -> Response:

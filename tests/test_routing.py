@@ -11,12 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from chalice.app import Request
 from chalice.config import Config
 from chalice.local import LocalDevServer
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, http
-from chalicelib.routing import Api, Context, Router
+from chalicelib.auth.principal import Principal
+from chalicelib.routing import Api, Context, Router, no_authenticator
 from chalicelib.services import Services
 from tests.conftest import chalice_transport
 from tests.support import Http
@@ -206,3 +208,136 @@ def test_concurrent_requests_each_see_their_own_request_and_context(dev_server: 
 
     assert [a["probe"] for a in answers] == [str(n) for n in range(64)]
     assert len({a["context"] for a in answers}) == 64
+
+
+# ------------------------------------------------------------------ authorization
+
+auth_router = Router(__name__ + ".auth", tag="probe")
+
+
+@auth_router.route("/whoami", auth="optional")
+def whoami(ctx: Context, *, user: Principal | None) -> dict[str, Any]:
+    """Who is calling, if anyone."""
+    return {"user": None if user is None else user.username}
+
+
+@auth_router.route("/mine", auth="user")
+def mine(ctx: Context, *, user: Principal) -> dict[str, Any]:
+    """Something for signed-in users."""
+    return {"user": user.username}
+
+
+@auth_router.route("/publish", "POST", auth="verified", body=ThingIn)
+def publish(ctx: Context, *, user: Principal, body: ThingIn) -> dict[str, Any]:
+    """Something for verified users."""
+    return {"user": user.username, "name": body.name}
+
+
+@auth_router.route("/admin-only", auth="admin")
+def admin_only(ctx: Context, *, user: Principal) -> dict[str, Any]:
+    """Something for administrators."""
+    return {"user": user.username}
+
+
+PEOPLE = {
+    "unverified": Principal("u1", "una", frozenset({"user"}), email_verified=False),
+    "verified": Principal("u2", "vera", frozenset({"user"}), email_verified=True),
+    "admin": Principal("u3", "ada", frozenset({"user", "admin"}), email_verified=True),
+}
+
+
+def token_authenticator(request: Request) -> Principal | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    who = header.removeprefix("Bearer ")
+    if who not in PEOPLE:
+        raise errors.Unauthenticated("Bad token.", code="invalid_token")
+    return PEOPLE[who]
+
+
+auth_app = Api("probe-auth")
+auth_app.include(auth_router)
+auth_app.install_fallbacks()
+auth_app.authenticator = token_authenticator
+
+
+@pytest.fixture
+def auth_probe(svc: Services) -> Http:
+    return Http(chalice_transport(auth_app))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "anonymous", "unverified", "verified", "admin"),
+    [
+        ("GET", "/whoami", 200, 200, 200, 200),
+        ("GET", "/mine", 401, 200, 200, 200),
+        ("POST", "/publish", 401, 403, 200, 200),
+        ("GET", "/admin-only", 401, 403, 403, 200),
+    ],
+)
+def test_each_auth_level_admits_exactly_its_callers(
+    auth_probe: Http,
+    method: str,
+    path: str,
+    anonymous: int,
+    unverified: int,
+    verified: int,
+    admin: int,
+) -> None:
+    expected = {None: anonymous, "unverified": unverified, "verified": verified, "admin": admin}
+    for who, status in expected.items():
+        headers = {} if who is None else {"Authorization": f"Bearer {who}"}
+        reply = auth_probe.request(method, path, json={"name": "x", "size": 1}, headers=headers)
+        assert reply.status == status, (who, path, reply.body)
+
+
+def test_an_unauthenticated_caller_is_told_to_use_a_bearer_token(auth_probe: Http) -> None:
+    reply = auth_probe.get("/mine")
+    assert reply.headers["www-authenticate"] == "Bearer"
+    assert reply.problem["code"] == "unauthenticated"
+
+
+def test_a_bad_token_is_rejected_even_where_sign_in_is_optional(auth_probe: Http) -> None:
+    reply = auth_probe.get("/whoami", headers={"Authorization": "Bearer forged"})
+    assert reply.status == 401
+    assert reply.problem["code"] == "invalid_token"
+
+
+def test_an_unverified_user_gets_a_clear_code(auth_probe: Http) -> None:
+    reply = auth_probe.post(
+        "/publish", json={"name": "x", "size": 1}, headers={"Authorization": "Bearer unverified"}
+    )
+    assert reply.problem["code"] == "email_not_verified"
+
+
+def test_authentication_is_checked_before_the_body(auth_probe: Http) -> None:
+    assert auth_probe.post("/publish", json={"bad": True}).status == 401
+
+
+def test_without_an_authenticator_nobody_is_signed_in_and_tokens_are_refused() -> None:
+    def request(headers: dict[str, str]) -> Request:
+        return Request(
+            {
+                "multiValueQueryStringParameters": None,
+                "headers": headers,
+                "pathParameters": {},
+                "requestContext": {"httpMethod": "GET", "resourcePath": "/", "path": "/"},
+                "body": None,
+                "stageVariables": {},
+            }
+        )
+
+    assert no_authenticator(request({})) is None
+    with pytest.raises(errors.Unauthenticated):
+        no_authenticator(request({"authorization": "Bearer x"}))
+
+
+def test_auth_routes_document_their_security_and_errors() -> None:
+    from chalicelib.openapi import build_document
+
+    document = build_document(auth_app.specs, title="probe")
+    assert document["paths"]["/whoami"]["get"]["security"] == [{}, {"bearer": []}]
+    publish_op = document["paths"]["/publish"]["post"]
+    assert publish_op["security"] == [{"bearer": []}]
+    assert {"401", "403", "422"} <= set(publish_op["responses"])

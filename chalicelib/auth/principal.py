@@ -1,0 +1,24 @@
+"""Who is calling: the typed value routes and services receive as ``user``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["user", "admin"]
+# What a route demands of its caller. "optional" passes ``user=None`` to anonymous callers.
+AuthLevel = Literal["optional", "user", "verified", "admin"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, as established from a valid access token."""
+
+    id: str
+    username: str
+    roles: frozenset[Role]
+    email_verified: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
