@@ -22,6 +22,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import services
+from chalicelib.auth.principal import Principal
 from chalicelib.services import Services
 from chalicelib.settings import Settings
 from tests.support import Headers, Http, Reply
@@ -108,3 +109,33 @@ def client(runtime: str, svc: Services) -> Http:
 
     transports = {"lambda": chalice_transport}
     return Http(transports[runtime](app))
+
+
+@pytest.fixture
+def sign_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[Principal], dict[str, str]]:
+    """Stand-in sign-in for tests of features other than accounts.
+
+    ``headers = sign_in(Principal(...))`` makes the app accept those headers as
+    that principal, without the accounts machinery. Tests of authentication
+    itself log in for real.
+    """
+    from app import app
+
+    known: dict[str, Principal] = {}
+    real = app.authenticator
+
+    def authenticate(request: Any) -> Principal | None:
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ")
+        if token in known:
+            return known[token]
+        return real(request)
+
+    monkeypatch.setattr(app, "authenticator", authenticate)
+
+    def headers_for(principal: Principal) -> dict[str, str]:
+        token = f"test-principal-{uuid.uuid4().hex}"
+        known[token] = principal
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers_for
