@@ -8,7 +8,7 @@ PORT   ?= 8000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format typecheck pytest indexes clean
+.PHONY: help install run test lint format typecheck pytest indexes admin clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ pytest: $(STAMP) ## the test suite (exit 5, "no tests collected", counts as a fa
 
 indexes: $(STAMP) ## create the MongoDB indexes declared in chalicelib/db.py (idempotent)
 	$(BIN)/python -m chalicelib.manage indexes
+
+admin: $(STAMP) ## make an existing user an administrator: make admin EMAIL=ann@example.com
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=ann@example.com" >&2; exit 2; }
+	$(BIN)/python -m chalicelib.manage admin --email "$(EMAIL)"
 
 clean: ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache

@@ -1,12 +1,20 @@
 """Snapboard's Chalice app: the same object serves Lambda and the EC2 WSGI shim."""
 
 from chalicelib import logs, middleware
+from chalicelib.auth.routes import authenticate_request
+from chalicelib.auth.routes import router as auth_router
 from chalicelib.routing import Api
 from chalicelib.system.routes import router as system_router
+from chalicelib.users.routes import admin_router
+from chalicelib.users.routes import router as users_router
 
 logs.configure()
 
 app = Api("snapboard")
 app.register_middleware(middleware.http_middleware, "http")
+app.authenticator = authenticate_request
 app.include(system_router)
+app.include(auth_router)
+app.include(users_router)
+app.include(admin_router)
 app.install_fallbacks()

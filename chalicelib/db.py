@@ -27,6 +27,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "sessions": [
         IndexModel([("token_hash", ASCENDING)], name="token_hash_unique", unique=True),
         IndexModel([("user_id", ASCENDING)], name="by_user"),
+        # Replayed (rotated-away) refresh tokens are found by this multikey index.
+        IndexModel([("previous_hashes", ASCENDING)], name="by_previous_hash"),
         # Clean-up only: every read also checks expires_at itself.
         IndexModel([("expires_at", ASCENDING)], name="expiry_ttl", expireAfterSeconds=0),
     ],

@@ -193,8 +193,13 @@ def media_type(request: Request) -> str:
     return header.split(";", 1)[0].strip().lower()
 
 
-def parse_json_body(request: Request, model: type[ModelT]) -> ModelT:
-    """Validate a JSON request body against ``model``, or raise a domain error."""
+def parse_json_body(request: Request, model: type[ModelT], *, required: bool = True) -> ModelT:
+    """Validate a JSON request body against ``model``, or raise a domain error.
+
+    With ``required=False`` an empty body stands for ``{}`` (all defaults).
+    """
+    if not required and not request.raw_body:
+        return model.model_validate({})
     kind = media_type(request)
     if kind != JSON and not kind.endswith("+json"):
         raise errors.UnsupportedMediaType(
@@ -225,3 +230,9 @@ def parse_query(request: Request, model: type[ModelT]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the gateway saw it (the EC2 shim fills it the same way)."""
+    identity = request.context.get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")

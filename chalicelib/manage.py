@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from chalicelib import db, services
+from chalicelib import db, errors, services
 from chalicelib.settings import ConfigError
 
 
@@ -21,12 +21,26 @@ def _indexes(_: argparse.Namespace) -> int:
     return 0
 
 
+def _admin(args: argparse.Namespace) -> int:
+    from chalicelib.users import service
+
+    try:
+        user = service.promote(services=services.current(), email=args.email)
+    except errors.NotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(f"{user.username} is now an administrator")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.manage")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("indexes", help="create every declared MongoDB index (idempotent)")
+    admin = commands.add_parser("admin", help="make an existing user an administrator")
+    admin.add_argument("--email", required=True)
     args = parser.parse_args(argv)
-    handlers = {"indexes": _indexes}
+    handlers = {"indexes": _indexes, "admin": _admin}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -103,7 +103,7 @@ def _operation(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
         operation["parameters"] = parameters
     if spec.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": spec.body_required,
             "content": {http.JSON: {"schema": refs[(spec.body, "validation")]}},
         }
     return operation

@@ -54,6 +54,7 @@ class RouteSpec:
     description: str
     tag: str
     body: type[BaseModel] | None = None
+    body_required: bool = True
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -172,6 +173,7 @@ class Router:
         method: str = "GET",
         *,
         body: type[BaseModel] | None = None,
+        body_required: bool = True,
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
@@ -198,6 +200,7 @@ class Router:
                 description=description.strip(),
                 tag=self.tag,
                 body=body,
+                body_required=body_required,
                 query=query,
                 response=response,
                 status=status,
@@ -224,7 +227,9 @@ class Router:
                 if spec.auth is not None:
                     kwargs["user"] = _authorize(spec.auth, self.api.authenticator(request))
                 if spec.body is not None:
-                    kwargs["body"] = http.parse_json_body(request, spec.body)
+                    kwargs["body"] = http.parse_json_body(
+                        request, spec.body, required=spec.body_required
+                    )
                 if spec.query is not None:
                     kwargs["query"] = http.parse_query(request, spec.query)
                 result = view(Context(request, self.api), **kwargs)

@@ -13,13 +13,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
     from pymongo import MongoClient
     from pymongo.database import Database
+
+    from chalicelib.mail.message import Mailer
+    from chalicelib.ratelimit.limiter import RateLimiter
 
 T = TypeVar("T")
 
@@ -36,12 +42,21 @@ class Services:
         settings: Settings,
         *,
         mongo_client: MongoClient[dict[str, Any]] | None = None,
+        mailer: Mailer | None = None,
+        password_hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
+        self.clock: Callable[[], datetime] = clock or utc_now
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
-        if mongo_client is not None:
-            self._built["mongo_client"] = mongo_client
+        for name, given in (
+            ("mongo_client", mongo_client),
+            ("mailer", mailer),
+            ("password_hasher", password_hasher),
+        ):
+            if given is not None:
+                self._built[name] = given
 
     def _once(self, name: str, factory: Callable[[], T]) -> T:
         try:
@@ -61,6 +76,37 @@ class Services:
     def db(self) -> Database[dict[str, Any]]:
         return self._once("db", self._open_db)
 
+    @property
+    def password_hasher(self) -> PasswordHasher:
+        from argon2 import PasswordHasher
+
+        # argon2id with argon2-cffi's RFC 9106 "low memory" defaults (64 MiB, t=3, p=4).
+        return self._once("password_hasher", PasswordHasher)
+
+    @property
+    def mailer(self) -> Mailer:
+        return self._once("mailer", self._build_mailer)
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        from chalicelib.ratelimit.limiter import RateLimiter
+
+        return self._once(
+            "rate_limiter", lambda: RateLimiter(self.db.rate_limits, clock=self.clock)
+        )
+
+    def _build_mailer(self) -> Mailer:
+        if self.settings.mail_backend == "ses":
+            import boto3
+
+            from chalicelib.mail.ses import SesMailer
+
+            return SesMailer(boto3.client("sesv2"), sender=self.settings.mail_from)
+        from chalicelib.mail.outbox import OutboxMailer
+
+        folder = Path(self.settings.data_dir) / "outbox"
+        return OutboxMailer(folder, sender=self.settings.mail_from)
+
     def _open_db(self) -> Database[dict[str, Any]]:
         from chalicelib import db
 
@@ -70,6 +116,10 @@ class Services:
             # as a deploy step so a cold start never builds an index.
             db.ensure_indexes(database)
         return database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:

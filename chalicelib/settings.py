@@ -45,6 +45,7 @@ ENV_VARS: dict[str, str] = {
     "SECRETS_PARAMETER_PATH": "secrets_parameter_path",
     "FRONTEND_URL": "frontend_url",
     "DATA_DIR": "data_dir",
+    "AUTH_COOKIE_PATH": "auth_cookie_path",
 }
 _FIELD_TO_ENV = {field: env for env, field in ENV_VARS.items()}
 
@@ -83,6 +84,9 @@ class Settings(BaseModel):
     frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://\S+$")
     # Where the dev backends keep files: local image store, mail outbox.
     data_dir: str = ".data"
+    # Path of the refresh-token cookie as the browser sees the auth routes: behind
+    # the Vercel rewrite they live under /api/auth.
+    auth_cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_./-]*$")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

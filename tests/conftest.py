@@ -17,15 +17,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import argon2
 import mongomock
 import pytest
+from argon2 import PasswordHasher
 from chalice.test import Client
 
 from chalicelib import services
 from chalicelib.auth.principal import Principal
 from chalicelib.services import Services
 from chalicelib.settings import Settings
-from tests.support import Headers, Http, Reply
+from tests.support import FakeClock, Headers, Http, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
@@ -69,10 +71,21 @@ def settings(make_settings: Callable[..., Settings], db_name: str) -> Settings:
     return make_settings({"MONGODB_DB": db_name})
 
 
+# argon2's cheapest parameters: tests hash hundreds of passwords.
+CHEAP_HASHER = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+
+
 @pytest.fixture
-def svc(settings: Settings, mongo_client: Any) -> Iterator[Services]:
-    """The process-wide services for this test: its settings and its database."""
-    installed = Services(settings, mongo_client=mongo_client)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def svc(settings: Settings, mongo_client: Any, clock: FakeClock) -> Iterator[Services]:
+    """The process-wide services for this test: its settings, database and clock."""
+    installed = Services(
+        settings, mongo_client=mongo_client, password_hasher=CHEAP_HASHER, clock=clock
+    )
     services.install(installed)
     yield installed
     services.install(None)
@@ -139,3 +152,11 @@ def sign_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[Principal], dict[str, 
         return {"Authorization": f"Bearer {token}"}
 
     return headers_for
+
+
+@pytest.fixture
+def accounts(client: Http, svc: Services) -> Any:
+    """Sign-up, verification and login through the HTTP API (see tests/accounts.py)."""
+    from tests.accounts import Accounts
+
+    return Accounts(client, svc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -91,3 +92,20 @@ class Http:
 
     def options(self, path: str, **kwargs: Any) -> Reply:
         return self.request("OPTIONS", path, **kwargs)
+
+
+class FakeClock:
+    """Services' clock for tests: starts at the real time, moves only when told.
+
+    Starting at the real time keeps JWT checks (which PyJWT makes against the
+    real clock) meaningful; ``advance`` ages sessions, tokens and lockouts.
+    """
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

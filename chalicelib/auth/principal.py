@@ -18,6 +18,8 @@ class Principal:
     username: str
     roles: frozenset[Role]
     email_verified: bool
+    # The refresh-token family the access token was issued for (None for test principals).
+    session_id: str | None = None
 
     @property
     def is_admin(self) -> bool:

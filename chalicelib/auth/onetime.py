@@ -1,0 +1,55 @@
+"""Single-use tokens for email verification and password reset (``tokens`` collection).
+
+Only the SHA-256 of a token is stored. Consuming is one atomic
+``find_one_and_update`` conditioned on "unused and unexpired", so a token works
+exactly once even when two requests race with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from chalicelib.auth import tokens
+
+Db = Any
+Purpose = Literal["verify_email", "reset_password"]
+
+LIFETIMES: dict[Purpose, timedelta] = {
+    "verify_email": timedelta(hours=24),
+    "reset_password": timedelta(hours=1),
+}
+
+
+def issue(*, db: Db, user_id: str, purpose: Purpose, now: datetime) -> str:
+    """A fresh token for ``purpose``; earlier unused ones of the same purpose stop working."""
+    db.tokens.update_many(
+        {"user_id": user_id, "purpose": purpose, "used_at": None},
+        {"$set": {"used_at": now, "superseded": True}},
+    )
+    secret = tokens.new_secret()
+    db.tokens.insert_one(
+        {
+            "token_hash": tokens.digest(secret),
+            "user_id": user_id,
+            "purpose": purpose,
+            "created_at": now,
+            "expires_at": now + LIFETIMES[purpose],
+            "used_at": None,
+        }
+    )
+    return secret
+
+
+def consume(*, db: Db, token: str, purpose: Purpose, now: datetime) -> str | None:
+    """The user id the token was issued to, if it is valid; it is then spent."""
+    doc = db.tokens.find_one_and_update(
+        {
+            "token_hash": tokens.digest(token),
+            "purpose": purpose,
+            "used_at": None,
+            "expires_at": {"$gt": now},
+        },
+        {"$set": {"used_at": now}},
+    )
+    return None if doc is None else str(doc["user_id"])

@@ -1,0 +1,154 @@
+"""/auth: register, sign in, refresh, sign out, verify the address, reset the password."""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+from chalice.app import Request, Response
+
+from chalicelib import http, services
+from chalicelib.auth import service
+from chalicelib.auth.models import (
+    Accepted,
+    LoginIn,
+    PasswordResetConfirm,
+    PasswordResetIn,
+    RefreshIn,
+    Registered,
+    RegisterIn,
+    TokenIn,
+    TokenPair,
+)
+from chalicelib.auth.principal import Principal
+from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
+from chalicelib.routing import Context, Router
+from chalicelib.users.models import UserPrivate
+
+router = Router(__name__, tag="auth")
+
+COOKIE = "refresh_token"
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+
+
+@router.route(
+    "/auth/register", "POST", body=RegisterIn, response=Registered, status=201, errors=[409, 429]
+)
+def register(ctx: Context, *, body: RegisterIn) -> Registered:
+    """Create an account; a verification link is mailed to the address."""
+    user = service.register(services=ctx.services, data=body, client_ip=http.client_ip(ctx.request))
+    return Registered(user=UserPrivate.of(user))
+
+
+@router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
+def login(ctx: Context, *, body: LoginIn) -> Response:
+    """Sign in: an access token, and a refresh token in the body and an httpOnly cookie."""
+    issued = service.login(
+        services=ctx.services,
+        email=body.email,
+        password=body.password,
+        client_ip=http.client_ip(ctx.request),
+    )
+    return _tokens_response(ctx, issued)
+
+
+@router.route(
+    "/auth/refresh", "POST", body=RefreshIn, body_required=False, response=TokenPair, errors=[401]
+)
+def refresh(ctx: Context, *, body: RefreshIn) -> Response:
+    """Trade a refresh token (body or cookie) for a new pair; each one works once."""
+    token = body.refresh_token or _cookie(ctx.request, COOKIE)
+    issued = service.refresh(services=ctx.services, token=token)
+    return _tokens_response(ctx, issued)
+
+
+@router.route("/auth/logout", "POST", status=204, auth="user")
+def logout(ctx: Context, *, user: Principal) -> Response:
+    """Sign out: this session's refresh tokens stop working and the cookie is cleared."""
+    service.logout(services=ctx.services, principal=user)
+    return http.empty_response(204, {"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
+
+
+@router.route("/auth/verify-email", "POST", body=TokenIn, status=204)
+def verify_email(ctx: Context, *, body: TokenIn) -> None:
+    """Confirm the email address with the token from the mailed link."""
+    service.verify_email(services=ctx.services, token=body.token)
+
+
+@router.route("/auth/verify-email/resend", "POST", status=204, auth="user", errors=[429])
+def resend_verification(ctx: Context, *, user: Principal) -> None:
+    """Mail a new verification link (nothing is sent once the address is verified)."""
+    service.resend_verification(services=ctx.services, principal=user)
+
+
+@router.route(
+    "/auth/password-reset",
+    "POST",
+    body=PasswordResetIn,
+    response=Accepted,
+    status=202,
+    errors=[429],
+)
+def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
+    """Mail a reset link; the answer is the same whether or not the account exists."""
+    detail = service.request_password_reset(services=ctx.services, email=body.email)
+    return Accepted(detail=detail)
+
+
+@router.route("/auth/password-reset/confirm", "POST", body=PasswordResetConfirm, status=204)
+def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> None:
+    """Set a new password with the token from the mailed link; every session ends."""
+    service.confirm_password_reset(services=ctx.services, data=body)
+
+
+def authenticate_request(request: Request) -> Principal | None:
+    """The app's authenticator: the caller behind ``Authorization: Bearer <access token>``."""
+    return service.authenticate(
+        services=services.current(), authorization=request.headers.get("authorization")
+    )
+
+
+def _tokens_response(ctx: Context, issued: service.Issued) -> Response:
+    pair = TokenPair(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+        user=UserPrivate.of(issued.user),
+    )
+    headers = {}
+    if issued.refresh_token is not None:
+        max_age = int(ABSOLUTE_LIFETIME.total_seconds())
+        headers["Set-Cookie"] = _cookie_header(ctx, issued.refresh_token, max_age=max_age)
+    return http.json_response(pair, headers=headers)
+
+
+def _cookie_header(ctx: Context, value: str, *, max_age: int) -> str:
+    parts = [
+        f"{COOKIE}={value}",
+        f"Path={ctx.settings.auth_cookie_path}",
+        f"Max-Age={max_age}",
+        "HttpOnly",
+        "SameSite=Lax",
+    ]
+    if _is_secure(ctx.request):
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def _is_secure(request: Request) -> bool:
+    """Secure everywhere except plain-http localhost, where browsers would drop it."""
+    host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+    scheme = (request.headers.get("x-forwarded-proto") or "").lower()
+    return not (host in _LOCAL_HOSTS and scheme != "https")
+
+
+def _cookie(request: Request, name: str) -> str | None:
+    header = request.headers.get("cookie")
+    if not header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None

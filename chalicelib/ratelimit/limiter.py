@@ -1,0 +1,85 @@
+"""Fixed-window rate limits kept in MongoDB.
+
+Counters live in the database, not in process memory, so a limit holds across
+Lambda containers and gunicorn workers. One document per (rule, key, window):
+an atomic upsert-and-increment counts the hit, a TTL index removes old
+windows, and every read checks the window itself (TTL runs about once a minute).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import errors
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    limit: int
+    window: timedelta
+
+    def describe(self) -> str:
+        return f"{self.limit} per {_human(self.window)}"
+
+
+LOGIN_PER_IP_EMAIL = Rule("login-ip-email", 10, timedelta(minutes=1))
+LOGIN_PER_IP = Rule("login-ip", 30, timedelta(minutes=1))
+REGISTER_PER_IP = Rule("register-ip", 5, timedelta(hours=1))
+RESET_PER_EMAIL = Rule("reset-email", 3, timedelta(hours=1))
+VERIFY_RESEND_PER_EMAIL = Rule("verify-resend-email", 3, timedelta(hours=1))
+
+
+class RateLimiter:
+    def __init__(self, collection: Any, *, clock: Callable[[], datetime]) -> None:
+        self.collection = collection
+        self.clock = clock
+
+    def hit(self, rule: Rule, key: str) -> None:
+        """Count one attempt; raise ``RateLimited`` once the window's limit is passed."""
+        now = self.clock()
+        seconds = int(rule.window.total_seconds())
+        start = int(now.timestamp()) // seconds * seconds
+        window_end = datetime.fromtimestamp(start + seconds, UTC)
+        # Keys (addresses, emails) are hashed: counters are not a directory of users.
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        doc_id = f"{rule.name}:{digest}:{start}"
+        count = self._increment(doc_id, window_end)
+        if count > rule.limit:
+            retry_after = max(1, int((window_end - now).total_seconds() + 0.999))
+            raise errors.RateLimited(
+                f"Too many attempts: the limit is {rule.describe()}.", retry_after=retry_after
+            )
+
+    def _increment(self, doc_id: str, expires_at: datetime) -> int:
+        from pymongo import ReturnDocument
+        from pymongo.errors import DuplicateKeyError
+
+        for _ in range(2):
+            try:
+                doc = self.collection.find_one_and_update(
+                    {"_id": doc_id},
+                    {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                return int(doc["count"])
+            except DuplicateKeyError:
+                # Two first hits raced to insert the window; the loser retries as an update.
+                continue
+        raise errors.Unavailable("Could not count the attempt; try again.")
+
+
+def _human(window: timedelta) -> str:
+    seconds = int(window.total_seconds())
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} hours"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"

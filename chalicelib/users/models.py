@@ -1,0 +1,93 @@
+"""Wire shapes for accounts and profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.users.repository import UserRecord
+
+Role = Literal["user", "admin"]
+
+
+class UserPrivate(BaseModel):
+    """The signed-in user's own account, as only they (and admins) see it."""
+
+    id: str
+    email: str
+    username: str
+    display_name: str
+    bio: str
+    roles: list[Role]
+    email_verified: bool
+    disabled: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord) -> UserPrivate:
+        return cls(
+            id=user.id,
+            email=user.email,
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio,
+            roles=[role for role in user.roles if role in ("user", "admin")],
+            email_verified=user.email_verified,
+            disabled=user.disabled,
+            created_at=user.created_at,
+        )
+
+
+class UserPublic(BaseModel):
+    """What anyone may see of a user: never the email address or internal state."""
+
+    id: str
+    username: str
+    display_name: str
+    bio: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord) -> UserPublic:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio,
+            created_at=user.created_at,
+        )
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=50)
+    bio: str | None = Field(default=None, max_length=500)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class UserList(BaseModel):
+    items: list[UserPrivate]
+    next_cursor: str | None
+
+
+class UserListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class AdminUserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: bool | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=2)

@@ -1,0 +1,119 @@
+"""Profiles and the administration of accounts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from chalicelib import errors
+from chalicelib.auth import sessions
+from chalicelib.auth.principal import Principal
+from chalicelib.logs import get_logger
+from chalicelib.services import Services
+from chalicelib.users import repository as users
+from chalicelib.users.models import AdminUserUpdate, ProfileUpdate
+from chalicelib.users.repository import UserRecord
+
+log = get_logger("users")
+
+
+def get_me(*, services: Services, principal: Principal) -> UserRecord:
+    user = users.find_by_id(db=services.db, user_id=principal.id)
+    if user is None:
+        raise errors.NotFound("No such user.")
+    return user
+
+
+def update_profile(*, services: Services, principal: Principal, data: ProfileUpdate) -> UserRecord:
+    fields = {k: v.strip() for k, v in data.model_dump(exclude_none=True).items()}
+    if not fields:
+        return get_me(services=services, principal=principal)
+    user = users.update_fields(
+        db=services.db, user_id=principal.id, fields=fields, now=services.clock()
+    )
+    if user is None:
+        raise errors.NotFound("No such user.")
+    return user
+
+
+def public_profile(*, services: Services, username: str) -> UserRecord:
+    user = users.find_by_username(db=services.db, username=username.lower())
+    if user is None or user.disabled:
+        raise errors.NotFound(f"No user named {username}.")
+    return user
+
+
+# ------------------------------------------------------------------- admin
+
+
+def list_users(
+    *, services: Services, limit: int, cursor: str | None
+) -> tuple[list[UserRecord], str | None]:
+    after = decode_cursor(cursor) if cursor else None
+    page = users.list_page(db=services.db, limit=limit + 1, after=after)
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (encode_cursor(page[-1]) if more else None)
+
+
+def admin_update(
+    *, services: Services, admin: Principal, user_id: str, data: AdminUserUpdate
+) -> UserRecord:
+    target = users.find_by_id(db=services.db, user_id=user_id)
+    if target is None:
+        raise errors.NotFound("No such user.")
+    if target.id == admin.id and (data.disabled or (data.roles and "admin" not in data.roles)):
+        raise errors.Conflict(
+            "Administrators cannot disable or demote themselves.", code="cannot_change_self"
+        )
+    fields: dict[str, object] = {}
+    if data.disabled is not None:
+        fields["disabled"] = data.disabled
+    if data.roles is not None:
+        fields["roles"] = sorted({"user", *data.roles})
+    now = services.clock()
+    updated = users.update_fields(db=services.db, user_id=target.id, fields=fields, now=now)
+    if updated is None:
+        raise errors.NotFound("No such user.")
+    if data.disabled:
+        sessions.revoke_all(db=services.db, user_id=target.id, reason="disabled", now=now)
+    log.info(
+        {
+            "event": "admin_update",
+            "admin_id": admin.id,
+            "user_id": target.id,
+            "fields": sorted(fields),
+        }
+    )
+    return updated
+
+
+def promote(*, services: Services, email: str) -> UserRecord:
+    """Make an existing user an administrator (``make admin EMAIL=...``)."""
+    from chalicelib.auth.service import lookup_key
+
+    user = users.find_by_email(db=services.db, email=lookup_key(email))
+    if user is None:
+        raise errors.NotFound(f"No user with the email {email}.")
+    fields = {"roles": sorted({"user", "admin", *user.roles})}
+    updated = users.update_fields(
+        db=services.db, user_id=user.id, fields=fields, now=services.clock()
+    )
+    assert updated is not None
+    return updated
+
+
+def encode_cursor(user: UserRecord) -> str:
+    raw = json.dumps([user.created_at.isoformat(), user.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, user_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created), str(user_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise errors.InvalidInput.field("cursor", "is not a cursor this API returned") from None

@@ -1,0 +1,548 @@
+"""Accounts end to end through HTTP: what a client of /auth sees."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from chalicelib.auth import service
+from chalicelib.services import Services
+from tests.accounts import PASSWORD, Accounts
+from tests.support import FakeClock, Http
+
+
+@pytest.fixture(autouse=True)
+def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "RESET_RESPONSE_FLOOR_SECONDS", 0)
+
+
+# ------------------------------------------------------------------ register
+
+
+def test_register_creates_an_unverified_user_and_mails_a_verification_link(
+    accounts: Accounts,
+) -> None:
+    reply = accounts.register("ann")
+    assert reply.status == 201
+    user = reply.json["user"]
+    assert user["email"] == "ann@example.com"
+    assert user["username"] == "ann"
+    assert user["email_verified"] is False
+    assert user["roles"] == ["user"]
+    assert "password" not in str(reply.json)
+    [message] = accounts.messages()
+    assert message["To"] == "ann@example.com"
+    assert message.is_multipart()
+    kinds = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html"} <= kinds
+    assert "http://localhost:5173/verify-email?token=" in message.as_string()
+
+
+def test_email_and_username_are_normalised(client: Http) -> None:
+    reply = client.post(
+        "/auth/register",
+        json={"email": "  Ann.Smith@Example.COM ", "username": "Ann_S", "password": PASSWORD},
+    )
+    assert reply.status == 201
+    assert reply.json["user"]["email"] == "ann.smith@example.com"
+    assert reply.json["user"]["username"] == "ann_s"
+
+
+@pytest.mark.parametrize(
+    ("field", "email", "username"),
+    [("email", "ANN@example.com", "other"), ("username", "other@example.com", "ANN")],
+)
+def test_a_taken_email_or_username_is_a_409_and_writes_nothing(
+    accounts: Accounts, client: Http, svc: Services, field: str, email: str, username: str
+) -> None:
+    accounts.register("ann")
+    reply = client.post(
+        "/auth/register", json={"email": email, "username": username, "password": PASSWORD}
+    )
+    assert reply.status == 409
+    assert reply.problem["code"] == f"{field}_taken"
+    assert svc.db.users.count_documents({}) == 1
+    assert svc.db.tokens.count_documents({}) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"email": "not-an-email", "username": "ann", "password": PASSWORD}, {"email"}),
+        ({"email": "a@example.com", "username": "an", "password": PASSWORD}, {"username"}),
+        ({"email": "a@example.com", "username": "ann-x", "password": PASSWORD}, {"username"}),
+        ({"email": "a@example.com", "username": "x" * 31, "password": PASSWORD}, {"username"}),
+        ({"email": "a@example.com", "username": "ann", "password": "short1"}, {"password"}),
+        ({"email": "a@example.com", "username": "ann", "password": "Password123"}, {"password"}),
+        (
+            {"email": "a@example.com", "username": "annabelle10", "password": "Annabelle10"},
+            {"password"},
+        ),
+        ({"email": "bad", "username": "!", "password": "x"}, {"email", "username", "password"}),
+        ({"email": {"$gt": ""}, "username": "ann", "password": PASSWORD}, {"email"}),
+        ({"username": "ann", "password": PASSWORD}, {"email"}),
+    ],
+)
+def test_invalid_registrations_name_every_failing_field(
+    client: Http, svc: Services, body: dict[str, Any], fields: set[str]
+) -> None:
+    reply = client.post("/auth/register", json=body)
+    assert reply.status == 422
+    assert {e["field"] for e in reply.problem["errors"]} == fields
+    assert svc.db.users.count_documents({}) == 0
+
+
+def test_passwords_are_stored_as_argon2id_hashes(accounts: Accounts, svc: Services) -> None:
+    accounts.register("ann")
+    doc: Any = svc.db.users.find_one({"username": "ann"})
+    assert doc["password_hash"].startswith("$argon2id$")
+    assert PASSWORD not in str(doc)
+
+
+# ------------------------------------------------------------- verification
+
+
+def test_the_mailed_link_verifies_the_address_once(accounts: Accounts, client: Http) -> None:
+    accounts.register("ann")
+    token = accounts.last_token("ann@example.com")
+    assert client.post("/auth/verify-email", json={"token": token}).status == 204
+    again = client.post("/auth/verify-email", json={"token": token})
+    assert again.status == 422
+    assert again.problem["errors"][0]["field"] == "token"
+    session = accounts.session(accounts.login("ann"))
+    assert session.user["email_verified"] is True
+
+
+def test_a_verification_link_expires_after_24_hours(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    accounts.register("ann")
+    clock.advance(hours=24, seconds=1)
+    assert accounts.verify("ann").status == 422
+
+
+def test_resend_mails_a_new_link_and_the_old_one_stops_working(
+    accounts: Accounts, client: Http
+) -> None:
+    session = accounts.signup("ann", verified=False)
+    old = accounts.last_token("ann@example.com")
+    assert client.post("/auth/verify-email/resend", headers=session.headers).status == 204
+    new = accounts.last_token("ann@example.com")
+    assert new != old
+    assert client.post("/auth/verify-email", json={"token": old}).status == 422
+    assert client.post("/auth/verify-email", json={"token": new}).status == 204
+
+
+def test_resend_is_limited_to_three_an_hour(accounts: Accounts, client: Http) -> None:
+    session = accounts.signup("ann", verified=False)
+    statuses = [
+        client.post("/auth/verify-email/resend", headers=session.headers).status for _ in range(4)
+    ]
+    assert statuses == [204, 204, 204, 429]
+
+
+# -------------------------------------------------------------------- login
+
+
+def test_login_returns_a_jwt_pair_and_an_httponly_cookie(accounts: Accounts, svc: Services) -> None:
+    accounts.register("ann")
+    reply = accounts.login("ann")
+    assert reply.status == 200
+    body = reply.json
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    assert body["user"]["username"] == "ann"
+    assert len(body["access_token"].split(".")) == 3
+    claims = jwt.decode(
+        body["access_token"], svc.settings.jwt_secret.get_secret_value(), algorithms=["HS256"]
+    )
+    assert {"sub", "exp", "iat", "jti", "roles", "sid"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["roles"] == ["user"]
+    cookie = reply.headers["set-cookie"]
+    assert cookie.startswith(f"refresh_token={body['refresh_token']};")
+    for attribute in ("HttpOnly", "SameSite=Lax", "Path=/auth"):
+        assert attribute in cookie
+
+
+def test_the_cookie_is_secure_except_on_plain_http_localhost(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.register("ann")
+    body = {"email": "ann@example.com", "password": PASSWORD}
+    local = client.post("/auth/login", json=body, headers={"Host": "127.0.0.1:8000"})
+    assert "Secure" not in local.headers["set-cookie"]
+    deployed = client.post("/auth/login", json=body, headers={"Host": "api.snapboard.example"})
+    assert "Secure" in deployed.headers["set-cookie"]
+    proxied = client.post(
+        "/auth/login", json=body, headers={"Host": "localhost", "X-Forwarded-Proto": "https"}
+    )
+    assert "Secure" in proxied.headers["set-cookie"]
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("ann@example.com", "wrong-password-1"), ("nobody@example.com", PASSWORD)],
+)
+def test_wrong_credentials_get_the_same_401(
+    accounts: Accounts, client: Http, email: str, password: str
+) -> None:
+    accounts.register("ann")
+    reply = client.post("/auth/login", json={"email": email, "password": password})
+    assert reply.status == 401
+    assert reply.problem["code"] == "invalid_credentials"
+    assert reply.problem["detail"] == "The email or password is wrong."
+
+
+def test_login_rehashes_a_password_when_the_parameters_change(
+    accounts: Accounts, svc: Services
+) -> None:
+    from argon2 import PasswordHasher
+
+    accounts.register("ann")
+    before = _user_doc(svc, "ann")["password_hash"]
+    svc._built["password_hasher"] = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1)
+    assert accounts.login("ann").status == 200
+    after = _user_doc(svc, "ann")["password_hash"]
+    assert after != before
+    assert "m=1024,t=2,p=1" in after
+    assert accounts.login("ann").status == 200
+
+
+def test_an_unverified_user_can_log_in_and_read(accounts: Accounts, client: Http) -> None:
+    session = accounts.signup("ann", verified=False)
+    assert client.get("/users/me", headers=session.headers).status == 200
+
+
+def test_a_disabled_user_cannot_log_in_or_refresh(
+    accounts: Accounts, client: Http, svc: Services
+) -> None:
+    session = accounts.signup("ann")
+    svc.db.users.update_one({"username": "ann"}, {"$set": {"disabled": True}})
+    assert accounts.login("ann").problem["code"] == "account_disabled"
+    refresh = client.post("/auth/refresh", json={"refresh_token": session.refresh_token})
+    assert refresh.status == 401
+    assert client.get("/users/me", headers=session.headers).status == 401
+
+
+# ------------------------------------------------------------------ lockout
+
+
+def test_ten_failed_logins_lock_the_account_for_fifteen_minutes(
+    accounts: Accounts, clock: FakeClock
+) -> None:
+    accounts.register("ann")
+    for attempt in range(10):
+        assert accounts.login("ann", password="wrong-password-1").status == 401, attempt
+        clock.advance(seconds=7)  # stay under the per-minute rate limit
+    locked = accounts.login("ann")  # even the right password
+    assert locked.status == 429
+    assert locked.problem["code"] == "account_locked"
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    clock.advance(minutes=15)
+    assert accounts.login("ann").status == 200
+
+
+def test_a_successful_login_resets_the_failure_count(accounts: Accounts, clock: FakeClock) -> None:
+    accounts.register("ann")
+    for _ in range(9):
+        accounts.login("ann", password="wrong-password-1")
+        clock.advance(seconds=7)
+    assert accounts.login("ann").status == 200
+    for _ in range(9):
+        clock.advance(seconds=7)
+        assert accounts.login("ann", password="wrong-password-1").status == 401
+    assert accounts.login("ann").status == 200
+
+
+def test_a_locked_owner_can_still_reset_the_password(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    accounts.register("ann")
+    for _ in range(10):
+        accounts.login("ann", password="wrong-password-1")
+        clock.advance(seconds=7)
+    assert client.post("/auth/password-reset", json={"email": "ann@example.com"}).status == 202
+    token = accounts.last_token("ann@example.com")
+    reply = client.post(
+        "/auth/password-reset/confirm", json={"token": token, "password": "new-harbour-42"}
+    )
+    assert reply.status == 204
+    assert accounts.login("ann", password="new-harbour-42").status == 200
+
+
+# -------------------------------------------------------------- rate limits
+
+
+def test_login_is_limited_to_ten_a_minute_per_address_and_ip(
+    accounts: Accounts, clock: FakeClock
+) -> None:
+    accounts.register("ann")
+    statuses = [accounts.login("nobody", password="wrong-password-1").status for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    limited = accounts.login("nobody", password="wrong-password-1")
+    assert limited.problem["code"] == "rate_limited"
+    assert 0 < int(limited.headers["retry-after"]) <= 60
+    assert accounts.login("ann").status == 200  # another address from the same IP
+    clock.advance(minutes=1)
+    assert accounts.login("nobody", password="wrong-password-1").status == 401
+
+
+def test_login_is_limited_to_thirty_a_minute_per_ip(accounts: Accounts) -> None:
+    statuses = [accounts.login(f"user{n}", password="wrong-password-1").status for n in range(31)]
+    assert statuses == [401] * 30 + [429]
+
+
+def test_register_is_limited_to_five_an_hour_per_ip(accounts: Accounts, clock: FakeClock) -> None:
+    statuses = [accounts.register(f"user{n}").status for n in range(6)]
+    assert statuses == [201] * 5 + [429]
+    clock.advance(hours=1)
+    assert accounts.register("user9").status == 201
+
+
+# ------------------------------------------------------------------ refresh
+
+
+def test_refresh_rotates_and_each_token_works_once(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    first = accounts.signup("ann")
+    reply = client.post("/auth/refresh", json={"refresh_token": first.refresh_token})
+    second = accounts.session(reply)
+    assert second.refresh_token != first.refresh_token
+    assert client.get("/users/me", headers=second.headers).status == 200
+    clock.advance(seconds=30)
+    third = accounts.session(
+        client.post("/auth/refresh", json={"refresh_token": second.refresh_token})
+    )
+    assert third.refresh_token not in (first.refresh_token, second.refresh_token)
+
+
+def test_refresh_reads_the_cookie_when_the_body_is_empty(accounts: Accounts, client: Http) -> None:
+    first = accounts.signup("ann")
+    reply = client.post("/auth/refresh", headers={"Cookie": f"refresh_token={first.refresh_token}"})
+    assert reply.status == 200
+    assert "refresh_token=" in reply.headers["set-cookie"]
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_family(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    first = accounts.signup("ann")
+    second = accounts.session(
+        client.post("/auth/refresh", json={"refresh_token": first.refresh_token})
+    )
+    clock.advance(seconds=11)  # past the grace window
+    replay = client.post("/auth/refresh", json={"refresh_token": first.refresh_token})
+    assert replay.status == 401
+    assert replay.problem["code"] == "refresh_token_reused"
+    # The thief's replay ended the family: the legitimate holder's token is dead too.
+    stolen = client.post("/auth/refresh", json={"refresh_token": second.refresh_token})
+    assert stolen.status == 401
+
+
+def test_a_concurrent_refresh_within_the_grace_window_gets_an_access_token_only(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    first = accounts.signup("ann")
+    winner = accounts.session(
+        client.post("/auth/refresh", json={"refresh_token": first.refresh_token})
+    )
+    clock.advance(seconds=2)
+    late = client.post("/auth/refresh", json={"refresh_token": first.refresh_token})
+    assert late.status == 200
+    assert late.json["refresh_token"] is None
+    assert "set-cookie" not in late.headers
+    assert (
+        client.get(
+            "/users/me", headers={"Authorization": f"Bearer {late.json['access_token']}"}
+        ).status
+        == 200
+    )
+    # The winner's token is still the family's current one.
+    assert client.post("/auth/refresh", json={"refresh_token": winner.refresh_token}).status == 200
+
+
+def test_a_family_expires_after_seven_idle_days(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    session = accounts.signup("ann")
+    clock.advance(days=7, seconds=1)
+    reply = client.post("/auth/refresh", json={"refresh_token": session.refresh_token})
+    assert reply.status == 401
+    assert reply.problem["code"] == "session_expired"
+
+
+def test_a_family_expires_thirty_days_after_login_however_active(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    token = accounts.signup("ann").refresh_token
+    for days in (6, 6, 6, 6, 5):  # used every few days: never idle for a week
+        clock.advance(days=days)
+        reply = client.post("/auth/refresh", json={"refresh_token": token})
+        token = accounts.session(reply).refresh_token
+    clock.advance(days=1)  # 30 days after login
+    reply = client.post("/auth/refresh", json={"refresh_token": token})
+    assert reply.status == 401
+    assert reply.problem["code"] == "session_expired"
+
+
+@pytest.mark.parametrize("token", ["", "made-up-token", "x" * 200])
+def test_an_unknown_refresh_token_is_a_401(accounts: Accounts, client: Http, token: str) -> None:
+    reply = client.post("/auth/refresh", json={"refresh_token": token})
+    assert reply.status == 401
+
+
+# ------------------------------------------------------------------- logout
+
+
+def test_logout_revokes_the_family_and_clears_the_cookie(accounts: Accounts, client: Http) -> None:
+    session = accounts.signup("ann")
+    other = accounts.session(accounts.login("ann"))
+    reply = client.post("/auth/logout", headers=session.headers)
+    assert reply.status == 204
+    assert "Max-Age=0" in reply.headers["set-cookie"]
+    assert client.post("/auth/refresh", json={"refresh_token": session.refresh_token}).status == 401
+    # Another device's session is untouched.
+    assert client.post("/auth/refresh", json={"refresh_token": other.refresh_token}).status == 200
+
+
+# ------------------------------------------------------------ access tokens
+
+
+def _forge(claims: dict[str, Any], key: str, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(
+    "kind", ["expired", "tampered", "none_alg", "wrong_key", "garbage", "scheme"]
+)
+def test_bad_access_tokens_are_401_with_www_authenticate(
+    accounts: Accounts, client: Http, svc: Services, kind: str
+) -> None:
+    session = accounts.signup("ann")
+    secret = svc.settings.jwt_secret.get_secret_value()
+    claims = jwt.decode(session.access_token, secret, algorithms=["HS256"])
+    token = session.access_token
+    if kind == "expired":
+        header = "Bearer " + _forge({**claims, "exp": claims["iat"] - 1800}, secret)
+    elif kind == "tampered":
+        payload = jwt.utils.base64url_encode(b'{"sub":"someone-else"}').decode()
+        head, _, signature = token.split(".")
+        header = f"Bearer {head}.{payload}.{signature}"
+    elif kind == "none_alg":
+        unsigned = jwt.api_jws.PyJWS(algorithms=["none"]).encode(
+            json.dumps({**claims, "roles": ["admin"]}).encode(), "", algorithm="none"
+        )
+        header = f"Bearer {unsigned}"
+    elif kind == "wrong_key":
+        header = "Bearer " + _forge(claims, "k" * 64)
+    elif kind == "garbage":
+        header = "Bearer not.a.jwt"
+    else:
+        header = f"Basic {token}"
+    reply = client.get("/users/me", headers={"Authorization": header})
+    assert reply.status == 401
+    assert reply.headers["www-authenticate"].startswith("Bearer")
+    expected = "token_expired" if kind == "expired" else "invalid_token"
+    assert reply.problem["code"] == expected
+
+
+# ---------------------------------------------------------- password reset
+
+
+def test_reset_answers_byte_identical_bodies_for_known_and_unknown_emails(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.register("ann")
+    known = client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    unknown = client.post("/auth/password-reset", json={"email": "nobody@example.com"})
+    assert known.status == unknown.status == 202
+    assert known.body == unknown.body
+    assert known.headers["content-type"] == unknown.headers["content-type"]
+    sent_to = [m["To"] for m in accounts.messages()]
+    assert sent_to.count("ann@example.com") == 2  # verification + reset
+    assert "nobody@example.com" not in sent_to
+
+
+def test_reset_pads_every_answer_to_the_same_floor(
+    accounts: Accounts, client: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "RESET_RESPONSE_FLOOR_SECONDS", 5.0)
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    accounts.register("ann")
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    client.post("/auth/password-reset", json={"email": "nobody@example.com"})
+    assert len(slept) == 2
+    assert all(4.0 < s <= 5.0 for s in slept)
+
+
+def test_reset_requests_are_limited_to_three_an_hour_per_email(
+    accounts: Accounts, client: Http
+) -> None:
+    statuses = [
+        client.post("/auth/password-reset", json={"email": "who@example.com"}).status
+        for _ in range(4)
+    ]
+    assert statuses == [202, 202, 202, 429]
+
+
+def test_a_reset_sets_the_password_and_ends_every_session(accounts: Accounts, client: Http) -> None:
+    session = accounts.signup("ann")
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    token = accounts.last_token("ann@example.com")
+    confirm = {"token": token, "password": "new-harbour-42"}
+    assert client.post("/auth/password-reset/confirm", json=confirm).status == 204
+    assert client.post("/auth/password-reset/confirm", json=confirm).status == 422  # single use
+    assert client.get("/users/me", headers=session.headers).status == 401
+    assert client.post("/auth/refresh", json={"refresh_token": session.refresh_token}).status == 401
+    assert accounts.login("ann").status == 401
+    assert accounts.login("ann", password="new-harbour-42").status == 200
+
+
+def test_a_reset_link_expires_after_an_hour(
+    accounts: Accounts, client: Http, clock: FakeClock
+) -> None:
+    accounts.register("ann")
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    token = accounts.last_token("ann@example.com")
+    clock.advance(hours=1, seconds=1)
+    reply = client.post(
+        "/auth/password-reset/confirm", json={"token": token, "password": "new-harbour-42"}
+    )
+    assert reply.status == 422
+
+
+def test_a_reset_refuses_a_weak_password_and_keeps_the_token(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.register("ann")
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    token = accounts.last_token("ann@example.com")
+    weak = client.post(
+        "/auth/password-reset/confirm", json={"token": token, "password": "qwertyuiop"}
+    )
+    assert weak.status == 422
+    assert weak.problem["errors"][0]["field"] == "password"
+
+
+# --------------------------------------------------- tokens never in plain text
+
+
+def test_no_token_is_stored_in_plain_text(accounts: Accounts, client: Http, svc: Services) -> None:
+    session = accounts.signup("ann")
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    reset = accounts.last_token("ann@example.com")
+    stored = str(list(svc.db.sessions.find())) + str(list(svc.db.tokens.find()))
+    for secret in (session.refresh_token, reset, session.access_token, PASSWORD):
+        assert secret not in stored
+    assert svc.db.tokens.count_documents({"token_hash": {"$regex": "^[0-9a-f]{64}$"}}) == 2
+
+
+def _user_doc(svc: Services, username: str) -> Any:
+    return svc.db.users.find_one({"username": username})

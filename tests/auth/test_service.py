@@ -1,0 +1,55 @@
+"""Rules of the auth service that HTTP tests cannot reach easily."""
+
+from __future__ import annotations
+
+import threading
+
+from chalicelib.auth import service, sessions, tokens
+from chalicelib.auth.models import RegisterIn
+from chalicelib.services import Services
+from tests.accounts import PASSWORD
+
+
+def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services) -> None:
+    service.register(
+        services=svc,
+        data=RegisterIn(email="ann@example.com", username="ann", password=PASSWORD),
+        client_ip="203.0.113.9",
+    )
+    issued = service.login(
+        services=svc, email="ann@example.com", password=PASSWORD, client_ip="203.0.113.9"
+    )
+    assert issued.refresh_token is not None
+    results: list[service.Issued] = []
+    barrier = threading.Barrier(4)
+
+    def refresh() -> None:
+        barrier.wait()
+        results.append(service.refresh(services=svc, token=issued.refresh_token))
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rotated = [r.refresh_token for r in results if r.refresh_token is not None]
+    assert len(results) == 4
+    assert len(rotated) == 1
+    session = sessions.find_current(db=svc.db, token_hash=tokens.digest(rotated[0]))
+    assert session is not None
+    assert session.revoked_at is None
+
+
+def test_a_refresh_token_is_stored_only_as_its_sha256(svc: Services) -> None:
+    service.register(
+        services=svc,
+        data=RegisterIn(email="ann@example.com", username="ann", password=PASSWORD),
+        client_ip="203.0.113.9",
+    )
+    issued = service.login(
+        services=svc, email="ann@example.com", password=PASSWORD, client_ip="203.0.113.9"
+    )
+    assert issued.refresh_token is not None
+    [doc] = svc.db.sessions.find()
+    assert doc["token_hash"] == tokens.digest(issued.refresh_token)
+    assert issued.refresh_token not in str(doc)

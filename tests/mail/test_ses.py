@@ -1,0 +1,115 @@
+"""The SES backend on moto: the message that leaves is one a user can act on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from chalicelib import services
+from chalicelib.mail.message import MailError, link_mail
+from chalicelib.mail.ses import SesMailer
+from chalicelib.services import Services
+from chalicelib.settings import Settings
+from tests.accounts import Accounts
+from tests.conftest import CHEAP_HASHER
+from tests.support import FakeClock, Http
+
+REGION = "eu-west-1"
+SENDER = "hello@snapboard.example"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("sesv2", region_name=REGION)
+        client.create_email_identity(EmailIdentity=SENDER)
+        yield client
+
+
+def sent() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def test_a_message_goes_out_with_its_parts(aws: Any) -> None:
+    mailer = SesMailer(aws, sender=SENDER)
+    mailer.send(
+        link_mail(
+            to="ann@example.com",
+            subject="Hi",
+            intro="Hello",
+            action="Go",
+            link="https://x.example/?token=abc",
+            outro="Bye",
+        )
+    )
+    [message] = sent()
+    assert message.source == SENDER
+    assert message.destinations == {"ToAddresses": ["ann@example.com"]}
+    assert message.subject == "Hi"
+    assert 'href="https://x.example/?token=abc"' in message.body
+
+
+def test_an_unverified_sender_is_a_mail_error(aws: Any) -> None:
+    mailer = SesMailer(aws, sender="nobody@unverified.example")
+    with pytest.raises(MailError, match="MessageRejected"):
+        mailer.send(
+            link_mail(
+                to="a@example.com", subject="s", intro="i", action="a", link="https://x", outro="o"
+            )
+        )
+
+
+def test_a_verification_sent_through_ses_has_a_link_that_works(
+    aws: Any, client: Http, svc: Services, clock: FakeClock
+) -> None:
+    settings = Settings.from_env(
+        {
+            "MAIL_BACKEND": "ses",
+            "MAIL_FROM": SENDER,
+            "MONGODB_DB": svc.settings.mongodb_db,
+            "FRONTEND_URL": "https://snapboard.example",
+        }
+    )
+    ses_services = Services(
+        settings, mongo_client=svc.mongo_client, password_hasher=CHEAP_HASHER, clock=clock
+    )
+    services.install(ses_services)
+    assert isinstance(ses_services.mailer, SesMailer)
+    accounts = Accounts(client, ses_services)
+    assert accounts.register("ann").status == 201
+    [message] = sent()
+    match = re.search(
+        r'href="https://snapboard\.example/verify-email\?token=([\w-]+)"', message.body
+    )
+    assert match is not None, message.body
+    assert client.post("/auth/verify-email", json={"token": match.group(1)}).status == 204
+    assert accounts.session(accounts.login("ann")).user["email_verified"] is True
+
+
+def test_a_failing_mail_service_does_not_undo_the_registration(
+    client: Http, svc: Services, accounts: Accounts
+) -> None:
+    class Down:
+        def send(self, mail: Any) -> None:
+            raise MailError("SES is down")
+
+    svc._built["mailer"] = Down()
+    assert accounts.register("ann").status == 201
+    # Nothing was mailed, so the user asks again once mail works.
+    svc._built.pop("mailer")
+    session = accounts.session(accounts.login("ann"))
+    assert client.post("/auth/verify-email/resend", headers=session.headers).status == 204
+    assert accounts.verify("ann").status == 204

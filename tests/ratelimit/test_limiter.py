@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import errors
+from chalicelib.ratelimit.limiter import RateLimiter, Rule
+from tests.support import FakeClock
+
+RULE = Rule("test", 3, timedelta(minutes=1))
+
+
+@pytest.fixture
+def limiter(db: Any, clock: FakeClock) -> RateLimiter:
+    return RateLimiter(db.rate_limits, clock=clock)
+
+
+def test_the_limit_admits_exactly_n_per_window(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        limiter.hit(RULE, "k")
+    with pytest.raises(errors.RateLimited) as caught:
+        limiter.hit(RULE, "k")
+    assert 1 <= caught.value.retry_after <= 60
+
+
+def test_keys_are_counted_apart(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        limiter.hit(RULE, "a")
+    limiter.hit(RULE, "b")
+
+
+def test_a_new_window_starts_fresh(limiter: RateLimiter, clock: FakeClock) -> None:
+    for _ in range(3):
+        limiter.hit(RULE, "k")
+    clock.advance(minutes=1)
+    limiter.hit(RULE, "k")
+
+
+def test_retry_after_counts_down_to_the_window_end(limiter: RateLimiter, clock: FakeClock) -> None:
+    clock.now = clock.now.replace(second=0) + timedelta(seconds=45)
+    for _ in range(3):
+        limiter.hit(RULE, "k")
+    with pytest.raises(errors.RateLimited) as caught:
+        limiter.hit(RULE, "k")
+    assert caught.value.retry_after == 15
+
+
+def test_counters_expire_with_their_window_and_keep_no_raw_keys(
+    limiter: RateLimiter, db: Any, clock: FakeClock
+) -> None:
+    limiter.hit(RULE, "ann@example.com")
+    [doc] = db.rate_limits.find()
+    assert "ann@example.com" not in str(doc)
+    assert clock.now < doc["expires_at"] <= clock.now + timedelta(minutes=1)
+    ttl = [i for i in db.rate_limits.list_indexes() if "expireAfterSeconds" in i]
+    assert ttl
+
+
+def test_a_lost_insert_race_is_retried_as_an_update(db: Any, clock: FakeClock) -> None:
+    from pymongo.errors import DuplicateKeyError
+
+    class RacingCollection:
+        """Raises DuplicateKeyError once, as a concurrent first insert would."""
+
+        def __init__(self, real: Any) -> None:
+            self.real = real
+            self.raced = False
+
+        def find_one_and_update(self, *args: Any, **kwargs: Any) -> Any:
+            if not self.raced:
+                self.raced = True
+                self.real.find_one_and_update(*args, **kwargs)  # the other request's insert
+                raise DuplicateKeyError("E11000")
+            return self.real.find_one_and_update(*args, **kwargs)
+
+    racing = RacingCollection(db.rate_limits)
+    RateLimiter(racing, clock=clock).hit(RULE, "k")
+    [doc] = db.rate_limits.find()
+    assert doc["count"] == 2
