@@ -119,7 +119,12 @@ class Services:
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, at the millisecond precision MongoDB stores.
+
+    Truncating here means a value returned to a client equals the one read back later.
+    """
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:

@@ -93,3 +93,10 @@ def test_current_fails_fast_on_a_bad_environment(monkeypatch: pytest.MonkeyPatch
             services.current()
     finally:
         services.install(None)
+
+
+def test_the_clock_keeps_the_precision_mongodb_stores() -> None:
+    from chalicelib.services import utc_now
+
+    assert utc_now().microsecond % 1000 == 0
+    assert utc_now().tzinfo is not None
