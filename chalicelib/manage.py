@@ -21,12 +21,22 @@ def _indexes(_: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(_: argparse.Namespace) -> int:
+    from chalicelib.images import jobs
+
+    print(f"images: {jobs.sweep()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.manage")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("indexes", help="create every declared MongoDB index (idempotent)")
+    commands.add_parser(
+        "sweep", help="delete day-old pending images and retry failed file deletions"
+    )
     args = parser.parse_args(argv)
-    handlers = {"indexes": _indexes}
+    handlers = {"indexes": _indexes, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from pymongo import MongoClient
     from pymongo.database import Database
 
+    from chalicelib.images.store import ImageStore
+
 T = TypeVar("T")
 
 # Fail a health probe or a request fast instead of after the driver's 30 s.
@@ -36,12 +38,15 @@ class Services:
         settings: Settings,
         *,
         mongo_client: MongoClient[dict[str, Any]] | None = None,
+        image_store: ImageStore | None = None,
     ) -> None:
         self.settings = settings
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
         if mongo_client is not None:
             self._built["mongo_client"] = mongo_client
+        if image_store is not None:
+            self._built["image_store"] = image_store
 
     def _once(self, name: str, factory: Callable[[], T]) -> T:
         try:
@@ -60,6 +65,10 @@ class Services:
     @property
     def db(self) -> Database[dict[str, Any]]:
         return self._once("db", self._open_db)
+
+    @property
+    def image_store(self) -> ImageStore:
+        return self._once("image_store", lambda: build_image_store(self.settings))
 
     def _open_db(self) -> Database[dict[str, Any]]:
         from chalicelib import db
@@ -89,6 +98,32 @@ def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
     if "connecttimeoutms" not in lowered:
         options["connectTimeoutMS"] = CONNECT_TIMEOUT_MS
     return MongoClient(uri, **options)
+
+
+def build_image_store(settings: Settings) -> ImageStore:
+    """``IMAGE_STORE`` picks the store; each SDK is imported only when chosen."""
+    if settings.image_store == "imagekit":
+        from chalicelib.images import imagekit
+
+        assert settings.imagekit_public_key
+        assert settings.imagekit_url_endpoint
+        return imagekit.ImageKitStore(
+            imagekit.build_client(settings),
+            public_key=settings.imagekit_public_key,
+            url_endpoint=settings.imagekit_url_endpoint,
+        )
+    import hashlib
+    import hmac
+    from pathlib import Path
+
+    from chalicelib.images.local import LocalStore
+
+    # Its own key for media signatures, derived so a leaked media URL says nothing of JWTs.
+    jwt_key = settings.jwt_secret.get_secret_value().encode()
+    key = hmac.new(jwt_key, b"snapboard local media", hashlib.sha256).hexdigest()
+    return LocalStore(
+        Path(settings.data_dir) / "media", base_url=settings.public_base_url, signing_key=key
+    )
 
 
 _current: Services | None = None

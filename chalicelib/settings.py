@@ -45,6 +45,7 @@ ENV_VARS: dict[str, str] = {
     "SECRETS_PARAMETER_PATH": "secrets_parameter_path",
     "FRONTEND_URL": "frontend_url",
     "DATA_DIR": "data_dir",
+    "PUBLIC_BASE_URL": "public_base_url",
 }
 _FIELD_TO_ENV = {field: env for env, field in ENV_VARS.items()}
 
@@ -83,6 +84,8 @@ class Settings(BaseModel):
     frontend_url: str = Field(default="http://localhost:5173", pattern=r"^https?://\S+$")
     # Where the dev backends keep files: local image store, mail outbox.
     data_dir: str = ".data"
+    # Where this API is reached from browsers: the local image store builds absolute URLs on it.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://\S+$")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -112,7 +115,7 @@ class Settings(BaseModel):
         except InvalidOriginPattern as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("frontend_url")
+    @field_validator("frontend_url", "public_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
