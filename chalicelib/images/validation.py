@@ -48,6 +48,8 @@ EXTENSIONS: dict[ImageFormat, str] = {
     "avif": "avif",
 }
 _NOT_AN_IMAGE = "Not a JPEG, PNG, WebP, GIF or AVIF image."
+# What survives re-encoding: colour and animation, never text, EXIF, XMP or GPS.
+_KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _encode(image: Image.Image, kind: ImageFormat, *, animated: bool) -> bytes:
 
     An ICC profile is colour, not personal data: it is kept so colours stay right.
     """
+    # Pillow writes some metadata it read (a JPEG or GIF comment) back out on save.
+    image.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
     out = io.BytesIO()
     options: dict[str, Any] = {}
     if kind == "jpeg":
