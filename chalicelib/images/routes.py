@@ -146,7 +146,7 @@ def _media_view(ctx: Context, **segments: str) -> Response:
     if delivery.vary_accept:
         headers["Vary"] = "Accept"
     if delivery.not_modified:
-        return Response(body=b"", status_code=304, headers=headers)
+        return Response(body="", status_code=304, headers=headers)
     headers["Content-Type"] = delivery.content_type
     return Response(body=delivery.body, status_code=200, headers=headers)
 

@@ -131,9 +131,9 @@ def fake_imagekit() -> Iterator[tuple[FakeImageKit, respx.MockRouter]]:
     fake = FakeImageKit()
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         router.post("https://upload.imagekit.io/api/v1/files/upload").mock(side_effect=fake.upload)
-        router.get(url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)/details").mock(
-            side_effect=fake.details
-        )
+        router.get(
+            url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)/details"
+        ).mock(side_effect=fake.details)
         router.delete(url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)$").mock(
             side_effect=fake.delete
         )
