@@ -142,7 +142,10 @@ def _media_view(ctx: Context, **segments: str) -> Response:
         accept=request.headers.get("accept", ""),
         if_none_match=request.headers.get("if-none-match"),
     )
-    headers: dict[str, str | list[str]] = {"ETag": delivery.etag, "Cache-Control": delivery.cache_control}
+    headers: dict[str, str | list[str]] = {
+        "ETag": delivery.etag,
+        "Cache-Control": delivery.cache_control,
+    }
     if delivery.vary_accept:
         headers["Vary"] = "Accept"
     if delivery.not_modified:

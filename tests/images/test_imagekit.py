@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -39,7 +40,8 @@ def test_upload_sends_the_file_name_folder_and_unique_name_flag(
     assert str(request.url) == UPLOAD_URL
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert _basic_auth(request) == PRIVATE_KEY
-    assert stored.path.startswith("/snapboard/users/u1/abc_") and stored.file_id in fake.files
+    assert stored.path.startswith("/snapboard/users/u1/abc_")
+    assert stored.file_id in fake.files
 
 
 def test_delete_and_purge_call_the_management_api(
@@ -66,7 +68,8 @@ def test_get_reads_the_file_details(imagekit_store: ImageKitStore, fake_imagekit
     details = imagekit_store.get(stored.file_id)
     request = router.calls.last.request
     assert str(request.url) == f"https://api.imagekit.io/v1/files/{stored.file_id}/details"
-    assert details is not None and (details.mime, details.width, details.height) == (
+    assert details is not None
+    assert (details.mime, details.width, details.height) == (
         "image/png",
         10,
         7,
@@ -79,15 +82,14 @@ def test_an_imagekit_500_is_a_store_error(
 ) -> None:
     fake, _ = fake_imagekit
     fake.fail[operation] = 500
+    calls: dict[str, Callable[[], object]] = {
+        "upload": lambda: imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f"),
+        "get": lambda: imagekit_store.get("some-id"),
+        "delete": lambda: imagekit_store.delete("some-id"),
+        "purge": lambda: imagekit_store.purge("/f/a.jpg"),
+    }
     with pytest.raises(StoreError, match="InternalServerError"):
-        if operation == "upload":
-            imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
-        elif operation == "get":
-            imagekit_store.get("some-id")
-        elif operation == "delete":
-            imagekit_store.delete("some-id")
-        else:
-            imagekit_store.purge("/f/a.jpg")
+        calls[operation]()
 
 
 def test_an_upload_timeout_is_a_store_error(
@@ -112,5 +114,6 @@ def test_urls_are_built_by_the_sdk_with_transformations_in_the_query(
 def test_upload_signature_uses_the_absolute_expiry_given(imagekit_store: ImageKitStore) -> None:
     signed = imagekit_store.upload_signature(expire=1_900_000_000)
     assert signed.expire == 1_900_000_000
-    assert signed.public_key == "public_test_key" and signed.url_endpoint == URL_ENDPOINT
+    assert signed.public_key == "public_test_key"
+    assert signed.url_endpoint == URL_ENDPOINT
     assert signed.upload_url == UPLOAD_URL

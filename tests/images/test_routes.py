@@ -16,7 +16,6 @@ from PIL import Image
 from chalicelib import services
 from chalicelib.auth.principal import Principal
 from chalicelib.images.imagekit import ImageKitStore
-from chalicelib.images.local import LocalStore
 from chalicelib.services import Services
 from chalicelib.settings import Settings
 from tests.images.conftest import FakeImageKit, make_image, signed_query
@@ -81,12 +80,15 @@ def test_a_raw_upload_is_stored_cleaned_and_pending(
     }  # fmt: skip
     assert (image["width"], image["height"], image["format"]) == (120, 90, "jpeg")
     record = db.images.find_one({"_id": ObjectId(image["id"])})
-    assert record["status"] == "pending" and record["owner_id"] == user.id
+    assert record["status"] == "pending"
+    assert record["owner_id"] == user.id
     assert record["path"].startswith(f"/snapboard/users/{user.id}/")
     assert image["url"].startswith(f"{BASE}/media/snapboard/users/{user.id}/")
-    assert "ik-s" in image["url"] and "ik-s" in image["variants"]["thumb"]
+    assert "ik-s" in image["url"]
+    assert "ik-s" in image["variants"]["thumb"]
     stored = svc.image_store.get(record["file_id"])
-    assert stored is not None and stored.size == image["size"]
+    assert stored is not None
+    assert stored.size == image["size"]
 
 
 def test_a_multipart_upload_takes_the_file_and_alt_fields(client: Http, sign_in: SignIn) -> None:
@@ -121,7 +123,8 @@ def test_a_text_file_sent_as_a_jpeg_is_refused(client: Http, sign_in: SignIn, db
 
 def test_a_6_mib_body_is_too_large(client: Http, sign_in: SignIn) -> None:
     reply = upload(client, sign_in(principal()), b"\xff" * (6 * 1024 * 1024))
-    assert reply.status == 413 and reply.problem["code"] == "payload_too_large"
+    assert reply.status == 413
+    assert reply.problem["code"] == "payload_too_large"
 
 
 def test_a_json_body_is_an_unsupported_media_type(client: Http, sign_in: SignIn) -> None:
@@ -158,7 +161,8 @@ def test_an_imagekit_500_on_upload_is_a_502_and_nothing_is_recorded(
 ) -> None:
     fake_imagekit[0].fail["upload"] = 500
     reply = upload(client, sign_in(principal()))
-    assert reply.status == 502 and reply.problem["code"] == "image_store_failed"
+    assert reply.status == 502
+    assert reply.problem["code"] == "image_store_failed"
     assert db.images.count_documents({}) == 0
 
 
@@ -185,12 +189,13 @@ def test_a_database_failure_after_the_upload_deletes_the_file_again(
     def down(*args: object, **kwargs: object) -> None:
         raise ServerSelectionTimeoutError("no primary")
 
-    monkeypatch.setattr(mongomock.collection.Collection, "insert_one", down)
+    monkeypatch.setattr(mongomock.Collection, "insert_one", down)
     fake = fake_imagekit[0]
     reply = upload(client, sign_in(principal()))
     assert reply.status == 503
-    (sent,) = fake.uploads
-    assert fake.files == {} and len(fake.deleted) == 1
+    (_sent,) = fake.uploads
+    assert fake.files == {}
+    assert len(fake.deleted) == 1
 
 
 @pytest.mark.usefixtures("on_imagekit")
@@ -246,7 +251,8 @@ def test_a_file_from_someone_elses_folder_is_not_adopted(
     reply = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(principal()))
     assert reply.status == 422
     assert reply.problem["errors"][0]["field"] == "file_id"
-    assert db.images.count_documents({}) == 0 and file_id in fake.files  # untouched
+    assert db.images.count_documents({}) == 0
+    assert file_id in fake.files
 
 
 @pytest.mark.usefixtures("on_imagekit")
@@ -258,7 +264,8 @@ def test_a_directly_uploaded_non_image_is_refused_and_deleted(
     file_id = fake.put(b"%PDF-1.7 not an image", path=f"/snapboard/users/{user.id}/a.jpg")
     reply = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(user))
     assert reply.status == 422
-    assert file_id not in fake.files and db.images.count_documents({}) == 0
+    assert file_id not in fake.files
+    assert db.images.count_documents({}) == 0
 
 
 def _local_direct_upload(client: Http, auth: dict[str, Any], data: bytes) -> Reply:
@@ -286,16 +293,19 @@ def test_the_local_store_offers_the_same_direct_upload_flow(client: Http, sign_i
     reply = client.post(
         "/images/register", json={"file_id": uploaded.json["fileId"]}, headers=headers
     )
-    assert reply.status == 201 and reply.json["width"] == 30
+    assert reply.status == 201
+    assert reply.json["width"] == 30
     reused = _local_direct_upload(client, auth, make_image())
-    assert reused.status == 403 and reused.problem["code"] == "token_used"
+    assert reused.status == 403
+    assert reused.problem["code"] == "token_used"
 
 
 def test_a_tampered_upload_signature_is_refused(client: Http, sign_in: SignIn) -> None:
     auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
     auth["signature"] = ("0" if auth["signature"][0] != "0" else "1") + auth["signature"][1:]
     reply = _local_direct_upload(client, auth, make_image())
-    assert reply.status == 403 and reply.problem["code"] == "bad_signature"
+    assert reply.status == 403
+    assert reply.problem["code"] == "bad_signature"
 
 
 # ------------------------------------------------------------------- delivery
@@ -305,7 +315,8 @@ def test_media_is_served_transformed_with_cache_headers(client: Http, sign_in: S
     image = upload(client, sign_in(principal()), make_image((400, 300))).json
     path = media_path(image["url"]).split("?")[0]
     original = fetch(client, path)
-    assert original.status == 200 and original.headers["content-type"] == "image/jpeg"
+    assert original.status == 200
+    assert original.headers["content-type"] == "image/jpeg"
     assert original.headers["cache-control"] == "public, max-age=31536000, immutable"
     small = fetch(client, f"{path}?tr=w-100")
     assert Image.open(io.BytesIO(small.body)).size == (100, 75)
@@ -313,17 +324,16 @@ def test_media_is_served_transformed_with_cache_headers(client: Http, sign_in: S
     path_form = "/".join([*segments[:2], "tr:w-50,h-50", *segments[2:]])
     assert Image.open(io.BytesIO(fetch(client, path_form).body)).size == (50, 50)
     etag = small.headers["etag"]
-    assert (
-        etag.startswith('"')
-        and fetch(client, f"{path}?tr=w-100", **{"If-None-Match": etag}).status == 304
-    )
+    assert etag.startswith('"')
+    assert fetch(client, f"{path}?tr=w-100", **{"If-None-Match": etag}).status == 304
 
 
 def test_f_auto_honours_accept(client: Http, sign_in: SignIn) -> None:
     image = upload(client, sign_in(principal())).json
     path = media_path(image["url"]).split("?")[0]
     webp = fetch(client, f"{path}?tr=w-20,f-auto", Accept="image/webp,*/*")
-    assert webp.headers["content-type"] == "image/webp" and "Accept" in webp.headers["vary"]
+    assert webp.headers["content-type"] == "image/webp"
+    assert "Accept" in webp.headers["vary"]
     plain = fetch(client, f"{path}?tr=w-20,f-auto", Accept="*/*")
     assert plain.headers["content-type"] == "image/jpeg"
 
@@ -335,7 +345,8 @@ def test_unknown_or_out_of_range_transformations_are_400(
     image = upload(client, sign_in(principal())).json
     path = media_path(image["url"]).split("?")[0]
     reply = fetch(client, f"{path}?tr={tr}")
-    assert reply.status == 400 and reply.problem["code"] == "bad_transformation"
+    assert reply.status == 400
+    assert reply.problem["code"] == "bad_transformation"
 
 
 def test_signed_urls_work_and_tampered_or_expired_ones_do_not(
@@ -352,7 +363,8 @@ def test_signed_urls_work_and_tampered_or_expired_ones_do_not(
     path = media_path(image["url"]).split("?")[0].removeprefix("/media")
     expired = media_path(svc.image_store.url(path, transformation="w-10", expires_in=-5))
     reply = fetch(client, expired)
-    assert reply.status == 403 and reply.problem["code"] == "signature_expired"
+    assert reply.status == 403
+    assert reply.problem["code"] == "signature_expired"
 
 
 def test_unknown_media_and_hidden_paths_are_404(client: Http) -> None:
@@ -380,7 +392,8 @@ def test_deleting_an_unused_image_removes_record_and_file(
     file_id = db.images.find_one({"_id": ObjectId(image_id)})["file_id"]
     assert client.delete(f"/images/{image_id}", headers=sign_in(principal())).status == 404
     assert client.delete(f"/images/{image_id}", headers=sign_in(owner)).status == 204
-    assert db.images.count_documents({}) == 0 and svc.image_store.get(file_id) is None
+    assert db.images.count_documents({}) == 0
+    assert svc.image_store.get(file_id) is None
 
 
 def test_an_image_attached_to_a_post_cannot_be_deleted(
@@ -392,7 +405,8 @@ def test_an_image_attached_to_a_post_cannot_be_deleted(
     image_id = upload(client, sign_in(owner)).json["id"]
     service.attach(db=db, owner_id=owner.id, image_ids=[image_id], post_id="p1")
     reply = client.delete(f"/images/{image_id}", headers=sign_in(owner))
-    assert reply.status == 409 and reply.problem["code"] == "image_in_use"
+    assert reply.status == 409
+    assert reply.problem["code"] == "image_in_use"
 
 
 # ------------------------------------------------------------------- avatars
@@ -429,7 +443,8 @@ def test_an_avatar_must_be_your_own_unused_image(client: Http, sign_in: SignIn, 
     user = _user(db)
     theirs = upload(client, sign_in(principal())).json["id"]
     reply = client.put("/users/me/avatar", json={"image_id": theirs}, headers=sign_in(user))
-    assert reply.status == 422 and reply.problem["errors"][0]["field"] == "image_id"
+    assert reply.status == 422
+    assert reply.problem["errors"][0]["field"] == "image_id"
     bad = client.put("/users/me/avatar", json={"image_id": "nope"}, headers=sign_in(user))
     assert bad.status == 422
 
@@ -441,6 +456,7 @@ def test_an_avatar_for_a_user_without_a_profile_is_404_and_changes_nothing(
     headers = sign_in(ghost)
     image_id = upload(client, headers).json["id"]
     reply = client.put("/users/me/avatar", json={"image_id": image_id}, headers=headers)
-    assert reply.status == 404 and reply.problem["status"] == 404
+    assert reply.status == 404
+    assert reply.problem["status"] == 404
     assert db.images.find_one({"_id": ObjectId(image_id)})["status"] == "pending"
     assert client.delete("/users/me/avatar", headers=headers).status == 404

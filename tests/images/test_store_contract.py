@@ -31,8 +31,10 @@ class TestImageStoreContract:
 
     def test_an_upload_lands_in_the_folder_under_a_unique_name(self) -> None:
         first, second = self.upload(), self.upload()
-        assert first.path.startswith(FOLDER + "/") and first.path.endswith(".jpg")
-        assert first.path != second.path and first.file_id != second.file_id
+        assert first.path.startswith(FOLDER + "/")
+        assert first.path.endswith(".jpg")
+        assert first.path != second.path
+        assert first.file_id != second.file_id
         assert (first.width, first.height) == (64, 48)
 
     def test_get_describes_the_file_from_what_it_holds(self) -> None:
@@ -47,7 +49,9 @@ class TestImageStoreContract:
     def test_a_file_that_is_not_an_image_is_described_without_a_type(self) -> None:
         stored = self.store.upload(data=b"just text", file_name="notes.jpg", folder=FOLDER)
         described = self.store.get(stored.file_id)
-        assert described is not None and described.mime is None and described.width is None
+        assert described is not None
+        assert described.mime is None
+        assert described.width is None
 
     def test_get_of_an_unknown_file_is_none(self) -> None:
         assert self.store.get("snapboard/users/u1/nothing-here.jpg") is None
@@ -63,7 +67,8 @@ class TestImageStoreContract:
 
     def test_urls_are_absolute_and_carry_the_transformation(self) -> None:
         url = self.store.url(f"{FOLDER}/a.jpg", transformation="w-320,h-320,f-auto")
-        assert url.startswith("http") and url.endswith(f"{FOLDER}/a.jpg?tr=w-320,h-320,f-auto")
+        assert url.startswith("http")
+        assert url.endswith(f"{FOLDER}/a.jpg?tr=w-320,h-320,f-auto")
 
     def test_signed_urls_expire_and_are_signed_like_imagekit(self) -> None:
         before = int(time.time())
@@ -80,9 +85,11 @@ class TestImageStoreContract:
         expire = int(time.time()) + 1800
         first = self.store.upload_signature(expire=expire)
         second = self.store.upload_signature(expire=expire)
-        assert first.expire == expire and first.token != second.token
+        assert first.expire == expire
+        assert first.token != second.token
         expected = hmac.new(
             self.key.encode(), f"{first.token}{expire}".encode(), hashlib.sha1
         ).hexdigest()
         assert first.signature == expected
-        assert first.upload_url.startswith("http") and first.url_endpoint.startswith("http")
+        assert first.upload_url.startswith("http")
+        assert first.url_endpoint.startswith("http")
