@@ -54,3 +54,10 @@ admin: $(STAMP) ## make an existing user an administrator: make admin EMAIL=ann@
 clean: ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: sweep bench
+sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (hourly on EC2)
+	$(BIN)/python -m chalicelib.manage sweep
+
+bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
+	$(BIN)/python -m bench.images

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pymongo import MongoClient
     from pymongo.database import Database
 
+    from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
 
@@ -45,6 +46,7 @@ class Services:
         mailer: Mailer | None = None,
         password_hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] | None = None,
+        image_store: ImageStore | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Callable[[], datetime] = clock or utc_now
@@ -54,6 +56,7 @@ class Services:
             ("mongo_client", mongo_client),
             ("mailer", mailer),
             ("password_hasher", password_hasher),
+            ("image_store", image_store),
         ):
             if given is not None:
                 self._built[name] = given
@@ -107,6 +110,10 @@ class Services:
         folder = Path(self.settings.data_dir) / "outbox"
         return OutboxMailer(folder, sender=self.settings.mail_from)
 
+    @property
+    def image_store(self) -> ImageStore:
+        return self._once("image_store", lambda: build_image_store(self.settings))
+
     def _open_db(self) -> Database[dict[str, Any]]:
         from chalicelib import db
 
@@ -144,6 +151,32 @@ def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
     if "connecttimeoutms" not in lowered:
         options["connectTimeoutMS"] = CONNECT_TIMEOUT_MS
     return MongoClient(uri, **options)
+
+
+def build_image_store(settings: Settings) -> ImageStore:
+    """``IMAGE_STORE`` picks the store; each SDK is imported only when chosen."""
+    if settings.image_store == "imagekit":
+        from chalicelib.images import imagekit
+
+        assert settings.imagekit_public_key
+        assert settings.imagekit_url_endpoint
+        return imagekit.ImageKitStore(
+            imagekit.build_client(settings),
+            public_key=settings.imagekit_public_key,
+            url_endpoint=settings.imagekit_url_endpoint,
+        )
+    import hashlib
+    import hmac
+    from pathlib import Path
+
+    from chalicelib.images.local import LocalStore
+
+    # Its own key for media signatures, derived so a leaked media URL says nothing of JWTs.
+    jwt_key = settings.jwt_secret.get_secret_value().encode()
+    key = hmac.new(jwt_key, b"snapboard local media", hashlib.sha256).hexdigest()
+    return LocalStore(
+        Path(settings.data_dir) / "media", base_url=settings.public_base_url, signing_key=key
+    )
 
 
 _current: Services | None = None
