@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from chalicelib import services
 
 BINARY_TYPES = [
@@ -20,5 +18,6 @@ def sweep() -> str:
     """Run one sweep with the process's services; returns a one-line summary."""
     from chalicelib.images import service
 
-    report = service.sweep(services=services.current(), now=dt.datetime.now(dt.UTC))
+    current = services.current()
+    report = service.sweep(services=current, now=current.clock())
     return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"

@@ -187,7 +187,7 @@ def _record_or_undo(
             format=format,
             size=stored.size,
             alt=alt,
-            now=_now(),
+            now=services.clock(),
         )
     except errors.Unavailable:
         _delete_quietly(store, stored.file_id)
@@ -389,7 +389,7 @@ def _clean_up(
             # If even this fails the record is still cleanup_pending: the sweep finds it.
             with contextlib.suppress(errors.DomainError):
                 repository.cleanup_failed(
-                    services.db, record.id, reason=str(exc), now=now or _now()
+                    services.db, record.id, reason=str(exc), now=now or services.clock()
                 )
             continue
         repository.forget(services.db, record.id)
