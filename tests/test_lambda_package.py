@@ -88,8 +88,11 @@ def test_the_template_runs_python_311_under_the_prod_policy_file(package: Path) 
     assert functions
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.11"}
     policy = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    # One role per function (a scheduled function gets its own), each on the same file.
     roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
-    assert [role["Properties"]["Policies"][0]["PolicyDocument"] for role in roles] == [policy]
+    assert len(roles) == len(functions)
+    for role in roles:
+        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy]
     assert "EndpointURL" in template["Outputs"]
 
 

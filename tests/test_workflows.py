@@ -37,9 +37,10 @@ def ci() -> dict[str, Any]:
 
 
 def job_for(workflow: dict[str, Any], target: str) -> dict[str, Any]:
+    jobs: dict[str, dict[str, Any]] = workflow["jobs"]
     [job] = [
         job
-        for job in workflow["jobs"].values()
+        for job in jobs.values()
         if f"needs.target.outputs.target == '{target}'" in str(job.get("if", ""))
     ]
     return job
