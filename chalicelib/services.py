@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from chalicelib.secrets import environment_with_secrets
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +35,20 @@ T = TypeVar("T")
 # Fail a health probe or a request fast instead of after the driver's 30 s.
 SERVER_SELECTION_TIMEOUT_MS = 2_000
 CONNECT_TIMEOUT_MS = 2_000
+# Driver defaults for a real server; any of them written in the URI wins, so
+# operators tune them there. A Lambda container serves one request at a time,
+# so a small pool suffices, and many containers times a large pool would eat
+# an Atlas tier's connection limit. Idle connections close before a frozen
+# container's sockets go stale. Retries cover an Atlas primary election.
+MONGO_CLIENT_DEFAULTS: dict[str, Any] = {
+    "serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
+    "connectTimeoutMS": CONNECT_TIMEOUT_MS,
+    "maxPoolSize": 10,
+    "minPoolSize": 0,
+    "maxIdleTimeMS": 60_000,
+    "retryWrites": True,
+    "retryReads": True,
+}
 
 
 class Services:
@@ -144,12 +160,11 @@ def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
 
     uri = settings.mongodb_uri.get_secret_value()
     options: dict[str, Any] = {"tz_aware": True, "appname": "snapboard"}
-    # Options written in the URI win: operators tune them there.
-    lowered = uri.lower()
-    if "serverselectiontimeoutms" not in lowered:
-        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    if "connecttimeoutms" not in lowered:
-        options["connectTimeoutMS"] = CONNECT_TIMEOUT_MS
+    # URI option names are case-insensitive; keyword arguments would override them.
+    in_uri = {key.lower() for key, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(uri).query)}
+    for name, value in MONGO_CLIENT_DEFAULTS.items():
+        if name.lower() not in in_uri:
+            options[name] = value
     return MongoClient(uri, **options)
 
 
@@ -184,12 +199,16 @@ _current_lock = threading.Lock()
 
 
 def current() -> Services:
-    """The process-wide services, built from ``os.environ`` on first use."""
+    """The process-wide services, built from ``os.environ`` on first use.
+
+    With ``SECRETS_PARAMETER_PATH`` set, the secrets under that SSM path are
+    read here, once per process, before the settings are validated.
+    """
     global _current
     if _current is None:
         with _current_lock:
             if _current is None:
-                _current = Services(Settings.from_env(os.environ))
+                _current = Services(Settings.from_env(environment_with_secrets(os.environ)))
     return _current
 
 

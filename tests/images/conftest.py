@@ -11,7 +11,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,11 +150,6 @@ def imagekit_store(fake_imagekit: tuple[FakeImageKit, respx.MockRouter]) -> Imag
 @pytest.fixture
 def local_store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "media", base_url=BASE_URL, signing_key=LOCAL_KEY)
-
-
-@pytest.fixture
-def clock() -> Callable[[], float]:
-    return lambda: 1_700_000_000.0
 
 
 def signed_query(url: str) -> dict[str, str]:
