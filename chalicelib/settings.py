@@ -46,6 +46,7 @@ ENV_VARS: dict[str, str] = {
     "FRONTEND_URL": "frontend_url",
     "DATA_DIR": "data_dir",
     "AUTH_COOKIE_PATH": "auth_cookie_path",
+    "PUBLIC_BASE_URL": "public_base_url",
 }
 _FIELD_TO_ENV = {field: env for env, field in ENV_VARS.items()}
 
@@ -87,6 +88,8 @@ class Settings(BaseModel):
     # Path of the refresh-token cookie as the browser sees the auth routes: behind
     # the Vercel rewrite they live under /api/auth.
     auth_cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_./-]*$")
+    # Where this API is reached from browsers: the local image store builds absolute URLs on it.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://\S+$")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -116,7 +119,7 @@ class Settings(BaseModel):
         except InvalidOriginPattern as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("frontend_url")
+    @field_validator("frontend_url", "public_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -100,3 +100,35 @@ def test_the_clock_keeps_the_precision_mongodb_stores() -> None:
 
     assert utc_now().microsecond % 1000 == 0
     assert utc_now().tzinfo is not None
+
+
+def test_a_real_client_gets_a_small_pool_and_retries_suited_to_lambda() -> None:
+    client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"}))
+    try:
+        assert client.options.pool_options.max_pool_size == 10
+        assert client.options.pool_options.min_pool_size == 0
+        assert client.options.pool_options.max_idle_time_seconds == 60.0
+        assert client.options.retry_writes is True
+        assert client.options.retry_reads is True
+    finally:
+        client.close()
+
+
+def test_pool_and_retry_options_written_in_the_uri_win_whatever_their_case() -> None:
+    uri = "mongodb://127.0.0.1:9/?MAXPOOLSIZE=50&retryWrites=false&maxIdleTimeMS=5000"
+    client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": uri}))
+    try:
+        assert client.options.pool_options.max_pool_size == 50
+        assert client.options.retry_writes is False
+        assert client.options.pool_options.max_idle_time_seconds == 5.0
+    finally:
+        client.close()
+
+
+def test_an_option_name_inside_the_password_does_not_count_as_set() -> None:
+    uri = "mongodb://app:maxPoolSize%3D3@127.0.0.1:9/"
+    client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": uri}))
+    try:
+        assert client.options.pool_options.max_pool_size == 10
+    finally:
+        client.close()

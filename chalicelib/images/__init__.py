@@ -1,0 +1,1 @@
+"""Images: upload, direct browser upload, delivery and lifecycle behind one ``ImageStore``."""

@@ -1,0 +1,23 @@
+"""Entry points outside a request: the sweep (schedule, ``manage sweep``) and binary types."""
+
+from __future__ import annotations
+
+from chalicelib import services
+
+BINARY_TYPES = [
+    "multipart/form-data",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "image/avif",
+]
+
+
+def sweep() -> str:
+    """Run one sweep with the process's services; returns a one-line summary."""
+    from chalicelib.images import service
+
+    current = services.current()
+    report = service.sweep(services=current, now=current.clock())
+    return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"

@@ -1,0 +1,330 @@
+"""The development image store: files under ``<DATA_DIR>/media``, served at ``/media/...``.
+
+It behaves like ImageKit wherever the app can tell: the same folder layout,
+the same transformation syntax (``?tr=`` or a ``tr:`` path segment), the same
+signed-URL scheme (``ik-t``/``ik-s``, HMAC-SHA1 of the URL after the endpoint
+plus the expiry) and the same direct-upload signature (HMAC-SHA1 of
+``token + expire``, single use), so the service and the frontend take one code
+path in development and production.
+
+A local file id is the file's path below the media root: there is no separate
+catalogue to keep in step with the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image, UnidentifiedImageError
+
+from chalicelib import errors
+from chalicelib.images import transform, validation
+from chalicelib.images.models import ImageFormat
+from chalicelib.images.store import (
+    SIGNATURE_PARAM,
+    TIMESTAMP_PARAM,
+    StoredFile,
+    StoreError,
+    UploadSignature,
+    upload_signature_for,
+    url_signature_for,
+)
+
+PUBLIC_KEY = "local"
+# Transformed variants kept on disk; the oldest go first past this size.
+DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
+# ImageKit refuses an upload signature whose expiry is more than an hour ahead.
+MAX_SIGNATURE_LIFETIME = 3600
+IMMUTABLE = "public, max-age=31536000, immutable"
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A file ready to send: body and the headers that describe it."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    cache_control: str
+    vary_accept: bool
+    not_modified: bool = False
+
+
+class LocalStore:
+    provider = "local"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        base_url: str,
+        signing_key: str,
+        cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root
+        self.url_endpoint = f"{base_url.rstrip('/')}/media"
+        self.upload_url = f"{self.url_endpoint}/upload"
+        self._key = signing_key
+        self._cache_root = root / ".cache"
+        self._tokens_root = root / ".tokens"
+        self._cache_max_bytes = cache_max_bytes
+        self._clock = clock
+
+    # ------------------------------------------------------------ the protocol
+
+    def upload(self, *, data: bytes, file_name: str, folder: str) -> StoredFile:
+        relative = _safe_relative(folder)
+        if relative is None:
+            raise StoreError(f"invalid folder {folder!r}")
+        stem, _, ext = _SAFE_NAME.sub("_", file_name).rpartition(".")
+        # Like ImageKit's useUniqueFileName: the name never overwrites another file.
+        name = f"{stem or 'file'}_{secrets.token_hex(6)}.{ext or 'bin'}"
+        target = self.root.joinpath(*relative.parts, name)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, data)
+        except OSError as exc:
+            raise StoreError(f"could not write the file: {exc.strerror}") from None
+        stored = self.get(str(relative / name))
+        assert stored is not None
+        return stored
+
+    def get(self, file_id: str) -> StoredFile | None:
+        path = self._file(file_id)
+        if path is None or not path.is_file():
+            return None
+        data = path.read_bytes()
+        mime = width = height = None
+        try:
+            with Image.open(io.BytesIO(data), formats=list(validation.ALLOWED_FORMATS)) as image:
+                kind = validation.ALLOWED_FORMATS[str(image.format)]
+                mime, (width, height) = validation.MIME_TYPES[kind], image.size
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            pass  # the store describes what it holds; the service decides
+        relative = str(path.relative_to(self.root).as_posix())
+        return StoredFile(
+            file_id=relative,
+            path=f"/{relative}",
+            size=len(data),
+            mime=mime,
+            width=width,
+            height=height,
+        )
+
+    def delete(self, file_id: str) -> None:
+        path = self._file(file_id)
+        if path is None:
+            return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"could not delete the file: {exc.strerror}") from None
+        self.purge(f"/{file_id}")
+
+    def purge(self, path: str) -> None:
+        shutil.rmtree(self._cache_dir(path.lstrip("/")), ignore_errors=True)
+
+    def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
+        relative = path.lstrip("/")
+        if transformation:
+            relative += f"?tr={transformation}"
+        url = f"{self.url_endpoint}/{relative}"
+        if expires_in is None:
+            return url
+        expire = int(self._clock()) + expires_in
+        signature = url_signature_for(self._key, relative, expire)
+        separator = "&" if "?" in relative else "?"
+        return f"{url}{separator}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"
+
+    def upload_signature(self, *, expire: int) -> UploadSignature:
+        token = secrets.token_urlsafe(24)
+        return UploadSignature(
+            token=token,
+            expire=expire,
+            signature=upload_signature_for(self._key, token, expire),
+            public_key=PUBLIC_KEY,
+            url_endpoint=self.url_endpoint,
+            upload_url=self.upload_url,
+        )
+
+    # ------------------------------------------------- the direct-upload endpoint
+
+    def accept_direct_upload(
+        self,
+        *,
+        data: bytes,
+        file_name: str,
+        folder: str,
+        token: str,
+        expire: str,
+        signature: str,
+        public_key: str,
+    ) -> StoredFile:
+        """Check an upload the way ImageKit's upload API does, then store it."""
+        now = int(self._clock())
+        if public_key != PUBLIC_KEY or not expire.isdigit():
+            raise errors.Forbidden("The upload is not signed for this store.", code="bad_signature")
+        expected = upload_signature_for(self._key, token, int(expire))
+        if not hmac.compare_digest(expected, signature):
+            raise errors.Forbidden("The upload signature is invalid.", code="bad_signature")
+        if not now <= int(expire) <= now + MAX_SIGNATURE_LIFETIME:
+            raise errors.Forbidden("The upload signature has expired.", code="signature_expired")
+        self._spend(token)
+        try:
+            return self.upload(data=data, file_name=file_name, folder=folder)
+        except StoreError:
+            raise errors.BadRequest("The folder is not valid.", code="bad_folder") from None
+
+    def _spend(self, token: str) -> None:
+        """Tokens are single use: an exclusive create is atomic across processes."""
+        self._tokens_root.mkdir(parents=True, exist_ok=True)
+        marker = self._tokens_root / hashlib.sha256(token.encode()).hexdigest()
+        try:
+            marker.touch(exist_ok=False)
+        except FileExistsError:
+            raise errors.Forbidden(
+                "This upload token was already used.", code="token_used"
+            ) from None
+
+    # ---------------------------------------------------------------- delivery
+
+    def deliver(
+        self,
+        segments: list[str],
+        query: Mapping[str, str],
+        *,
+        accept: str = "",
+        if_none_match: str | None = None,
+    ) -> Delivery:
+        """Answer ``GET /media/<segments>?<query>`` like ImageKit answers the same URL."""
+        path_tr = ""
+        if segments and segments[0].startswith("tr:"):
+            path_tr, segments = segments[0].removeprefix("tr:"), segments[1:]
+        query_tr = query.get("tr", "")
+        if path_tr and query_tr:
+            raise errors.BadRequest("Give the transformation once: path or query.", code="bad_tr")
+        signed_part = "/".join(([f"tr:{path_tr}"] if path_tr else []) + segments)
+        if query_tr:
+            signed_part += f"?tr={query_tr}"
+        cache_control = self._check_signature(signed_part, query)
+        file_id = "/".join(segments)
+        path = self._file(file_id)
+        if path is None or not path.is_file():
+            raise errors.NotFound("No such file.")
+        try:
+            steps = transform.parse(path_tr or query_tr)
+        except transform.TransformError as exc:
+            raise errors.BadRequest(str(exc), code="bad_transformation") from None
+        if not steps:
+            body = path.read_bytes()
+            kind = _format_of(body)
+            content_type = validation.MIME_TYPES[kind] if kind else "application/octet-stream"
+            vary = False
+        else:
+            body, output = self._variant(file_id, path, steps, accept)
+            content_type = transform.CONTENT_TYPES[output]
+            vary = any(step.format == "auto" for step in steps)
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        not_modified = if_none_match is not None and etag in _etags(if_none_match)
+        return Delivery(
+            body=b"" if not_modified else body,
+            content_type=content_type,
+            etag=etag,
+            cache_control=cache_control,
+            vary_accept=vary,
+            not_modified=not_modified,
+        )
+
+    def _check_signature(self, signed_part: str, query: Mapping[str, str]) -> str:
+        """Verify ``ik-t``/``ik-s`` when present; return the Cache-Control to answer with."""
+        signature, expire = query.get(SIGNATURE_PARAM), query.get(TIMESTAMP_PARAM)
+        if signature is None and expire is None:
+            return IMMUTABLE
+        if signature is None or expire is None or not expire.isdigit():
+            raise errors.Forbidden("The URL signature is incomplete.", code="bad_signature")
+        expected = url_signature_for(self._key, signed_part, int(expire))
+        if not hmac.compare_digest(expected, signature):
+            raise errors.Forbidden("The URL signature is invalid.", code="bad_signature")
+        remaining = int(expire) - int(self._clock())
+        if remaining < 0:
+            raise errors.Forbidden("The signed URL has expired.", code="signature_expired")
+        return f"private, max-age={remaining}"
+
+    def _variant(
+        self, file_id: str, path: Path, steps: tuple[transform.Step, ...], accept: str
+    ) -> tuple[bytes, transform.OutputFormat]:
+        data = path.read_bytes()
+        output = transform.negotiate(steps, _format_of(data) or "png", accept)
+        key = hashlib.sha256(f"{transform.canonical(steps)}|{output}".encode()).hexdigest()
+        cached = self._cache_dir(file_id) / key
+        if cached.is_file():
+            return cached.read_bytes(), output
+        try:
+            body = transform.render(data, steps, output)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise errors.BadRequest(
+                "The file cannot be transformed.", code="bad_transformation"
+            ) from None
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(cached, body)
+        self._trim_cache()
+        return body, output
+
+    def _trim_cache(self) -> None:
+        """Keep the variant cache under its size bound, dropping the oldest first."""
+        entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self._cache_root.rglob("*")]
+        files = sorted((e for e in entries if e[2].is_file()), key=lambda e: e[0])
+        total = sum(size for _, size, _ in files)
+        for _, size, path in files:
+            if total <= self._cache_max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+    # ----------------------------------------------------------------- helpers
+
+    def _file(self, file_id: str) -> Path | None:
+        relative = _safe_relative(file_id)
+        return None if relative is None else self.root.joinpath(*relative.parts)
+
+    def _cache_dir(self, file_id: str) -> Path:
+        return self._cache_root / hashlib.sha256(file_id.encode()).hexdigest()[:32]
+
+
+def _safe_relative(path: str) -> PurePosixPath | None:
+    """A path below the media root: plain segments, none hidden, no ``..``."""
+    parts = [part for part in path.strip("/").split("/") if part]
+    if not parts or not all(_SAFE_SEGMENT.match(part) for part in parts):
+        return None
+    return PurePosixPath(*parts)
+
+
+def _format_of(data: bytes) -> ImageFormat | None:
+    try:
+        with Image.open(io.BytesIO(data), formats=list(validation.ALLOWED_FORMATS)) as image:
+            return validation.ALLOWED_FORMATS[str(image.format)]
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)

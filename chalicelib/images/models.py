@@ -1,0 +1,95 @@
+"""Wire shapes of images, and the typed record the repository hands the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ImageStatus = Literal["pending", "attached", "deleted"]
+ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
+
+# A MongoDB ObjectId as a string; anything else is refused before a query runs.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image as the service sees it: plain values, no ObjectId, no Mongo shapes."""
+
+    id: str
+    owner_id: str
+    provider: str
+    file_id: str
+    path: str
+    width: int
+    height: int
+    format: ImageFormat
+    size: int
+    alt: str | None
+    status: ImageStatus
+    created_at: dt.datetime
+    post_id: str | None = None
+    avatar_of: str | None = None
+    # True while the stored file still has to be deleted (and its CDN cache purged).
+    cleanup_pending: bool = False
+    cleanup_attempts: int = 0
+
+
+class ImageVariants(BaseModel):
+    thumb: str = Field(description="Square crop, 320 px.")
+    card: str = Field(description="640 px wide, ratio kept.")
+    full: str = Field(description="At most 1600 px on the long side.")
+
+
+class ImagePublic(BaseModel):
+    """An image in a response: every URL absolute and ready for an ``<img>``."""
+
+    id: str
+    width: int
+    height: int
+    format: ImageFormat
+    size: int = Field(description="Bytes of the stored original.")
+    alt: str | None
+    url: str = Field(description="The original; signed and expiring for private posts.")
+    variants: ImageVariants
+    srcset: str = Field(description="For ``<img srcset>``: width descriptors up to the original.")
+    placeholder: str = Field(description="A tiny blurred version for progressive loading.")
+
+
+class AvatarUrls(BaseModel):
+    small: str = Field(description="48 px square.")
+    medium: str = Field(description="96 px square.")
+    large: str = Field(description="256 px square.")
+
+
+class AvatarPublic(BaseModel):
+    image_id: str
+    urls: AvatarUrls
+
+
+class UploadAuth(BaseModel):
+    """What a browser needs to upload one file straight to the store."""
+
+    token: str = Field(description="Single use.")
+    expire: int = Field(description="Unix time after which the signature is refused.")
+    signature: str
+    public_key: str
+    url_endpoint: str
+    folder: str = Field(description="Upload into this folder; register refuses files elsewhere.")
+    upload_url: str = Field(description="Where to POST the multipart upload.")
+
+
+class RegisterImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")
+    alt: str | None = Field(default=None, max_length=300)
+
+
+class SetAvatar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image_id: str = Field(pattern=ID_PATTERN)

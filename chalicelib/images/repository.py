@@ -1,0 +1,286 @@
+"""The ``images`` collection (and the one ``users`` field avatars own), in pymongo.
+
+Ids cross this boundary as strings and documents as ``ImageRecord``: nothing
+Mongo-shaped leaves this module. Every write is a single-document or
+conditional ``update_many`` whose match count the caller checks; there are no
+transactions (the embedded stand-in has none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from chalicelib import errors
+from chalicelib.images.models import ImageRecord
+
+Db = Database[dict[str, Any]]
+
+
+def is_valid_id(value: str) -> bool:
+    return isinstance(value, str) and len(value) == 24 and ObjectId.is_valid(value)
+
+
+def _oid(value: str) -> ObjectId | None:
+    return ObjectId(value) if is_valid_id(value) else None
+
+
+def _oids(values: Sequence[str]) -> list[ObjectId]:
+    return [ObjectId(v) for v in values if is_valid_id(v)]
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A failing database is a 503 the client may retry, never a 500 with internals."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise errors.Conflict(
+            "This file is already registered.", code="already_registered"
+        ) from None
+    except PyMongoError:
+        raise errors.Unavailable(
+            "The database did not answer.", code="database_unavailable"
+        ) from None
+
+
+def _record(doc: Mapping[str, Any]) -> ImageRecord:
+    return ImageRecord(
+        id=str(doc["_id"]),
+        owner_id=doc["owner_id"],
+        provider=doc["provider"],
+        file_id=doc["file_id"],
+        path=doc["path"],
+        width=doc["width"],
+        height=doc["height"],
+        format=doc["format"],
+        size=doc["size"],
+        alt=doc.get("alt"),
+        status=doc["status"],
+        created_at=doc["created_at"],
+        post_id=doc.get("post_id"),
+        avatar_of=doc.get("avatar_of"),
+        cleanup_pending=bool(doc.get("cleanup_pending", False)),
+        cleanup_attempts=int(doc.get("cleanup_attempts", 0)),
+    )
+
+
+def insert(
+    db: Db,
+    *,
+    owner_id: str,
+    provider: str,
+    file_id: str,
+    path: str,
+    width: int,
+    height: int,
+    format: str,
+    size: int,
+    alt: str | None,
+    now: dt.datetime,
+) -> ImageRecord:
+    doc: dict[str, Any] = {
+        "owner_id": owner_id,
+        "provider": provider,
+        "file_id": file_id,
+        "path": path,
+        "width": width,
+        "height": height,
+        "format": format,
+        "size": size,
+        "alt": alt,
+        "status": "pending",
+        "post_id": None,
+        "avatar_of": None,
+        "created_at": now,
+    }
+    with _database_errors():
+        result = db.images.insert_one(doc)
+    doc["_id"] = result.inserted_id
+    return _record(doc)
+
+
+def get(db: Db, image_id: str) -> ImageRecord | None:
+    oid = _oid(image_id)
+    if oid is None:
+        return None
+    with _database_errors():
+        doc = db.images.find_one({"_id": oid, "status": {"$ne": "deleted"}})
+    return None if doc is None else _record(doc)
+
+
+def find_many(db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
+    """Live images by id, in one query; unknown, malformed and deleted ids are absent."""
+    oids = _oids(image_ids)
+    if not oids:
+        return {}
+    with _database_errors():
+        docs = db.images.find({"_id": {"$in": oids}, "status": {"$ne": "deleted"}})
+        return {str(doc["_id"]): _record(doc) for doc in docs}
+
+
+def attach_pending(
+    db: Db, *, image_ids: Sequence[str], owner_id: str, post_id: str, stamp: str, now: dt.datetime
+) -> int:
+    """Attach the owner's pending images to a post; returns how many matched."""
+    with _database_errors():
+        result = db.images.update_many(
+            {"_id": {"$in": _oids(image_ids)}, "owner_id": owner_id, "status": "pending"},
+            {
+                "$set": {
+                    "status": "attached",
+                    "post_id": post_id,
+                    "attach_stamp": stamp,
+                    "attached_at": now,
+                }
+            },
+        )
+    return result.matched_count
+
+
+def undo_attach(db: Db, *, stamp: str) -> None:
+    """Compensation: put back exactly the images one ``attach_pending`` call changed."""
+    with _database_errors():
+        db.images.update_many(
+            {"attach_stamp": stamp, "status": "attached"},
+            {
+                "$set": {"status": "pending", "post_id": None},
+                "$unset": {"attach_stamp": "", "attached_at": ""},
+            },
+        )
+
+
+def claim_for_avatar(db: Db, *, image_id: str, owner_id: str, user_id: str) -> bool:
+    """The owner's pending image (or their current avatar) becomes their avatar."""
+    oid = _oid(image_id)
+    if oid is None:
+        return False
+    with _database_errors():
+        result = db.images.update_one(
+            {
+                "_id": oid,
+                "owner_id": owner_id,
+                "$or": [{"status": "pending"}, {"status": "attached", "avatar_of": user_id}],
+            },
+            {"$set": {"status": "attached", "avatar_of": user_id, "post_id": None}},
+        )
+    return result.matched_count == 1
+
+
+def unclaim_avatar(db: Db, *, image_id: str, user_id: str) -> None:
+    with _database_errors():
+        db.images.update_one(
+            {"_id": _oid(image_id), "avatar_of": user_id, "status": "attached"},
+            {"$set": {"status": "pending", "avatar_of": None}},
+        )
+
+
+def set_user_avatar(db: Db, *, user_id: str, image_id: str | None) -> tuple[bool, str | None]:
+    """Set (or clear) ``users.avatar_image_id``; returns (user found, previous avatar id)."""
+    oid = _oid(user_id)
+    if oid is None:
+        return False, None
+    update = (
+        {"$set": {"avatar_image_id": image_id}}
+        if image_id is not None
+        else {"$unset": {"avatar_image_id": ""}}
+    )
+    with _database_errors():
+        before = db.users.find_one_and_update(
+            {"_id": oid},
+            update,
+            projection={"avatar_image_id": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+    if before is None:
+        return False, None
+    previous = before.get("avatar_image_id")
+    return True, None if previous is None else str(previous)
+
+
+def discard(
+    db: Db,
+    *,
+    image_ids: Sequence[str],
+    post_id: str | None = None,
+    avatar_of: str | None = None,
+    only_pending: bool = False,
+) -> list[ImageRecord]:
+    """Mark images deleted and due for file clean-up; returns those this call marked.
+
+    ``post_id`` / ``avatar_of`` restrict the change to images used that way, so
+    a post can only release its own images. ``only_pending`` refuses attached ones.
+    """
+    oids = _oids(image_ids)
+    if not oids:
+        return []
+    query: dict[str, Any] = {"_id": {"$in": oids}, "status": {"$ne": "deleted"}}
+    if post_id is not None:
+        query["post_id"] = post_id
+    if avatar_of is not None:
+        query["avatar_of"] = avatar_of
+    if only_pending:
+        query["status"] = "pending"
+    return _mark_deleted(db, query)
+
+
+def expire_pending(db: Db, *, created_before: dt.datetime, limit: int) -> list[ImageRecord]:
+    """Pending images older than the cutoff become deleted (an attach racing this wins)."""
+    with _database_errors():
+        ids = [
+            doc["_id"]
+            for doc in db.images.find(
+                {"status": "pending", "created_at": {"$lt": created_before}}, {"_id": 1}
+            ).limit(limit)
+        ]
+    if not ids:
+        return []
+    return _mark_deleted(
+        db, {"_id": {"$in": ids}, "status": "pending", "created_at": {"$lt": created_before}}
+    )
+
+
+def _mark_deleted(db: Db, query: dict[str, Any]) -> list[ImageRecord]:
+    with _database_errors():
+        candidates = [doc["_id"] for doc in db.images.find(query, {"_id": 1})]
+        if not candidates:
+            return []
+        # Re-check the conditions in the update itself: a concurrent change wins.
+        db.images.update_many(
+            {**query, "_id": {"$in": candidates}},
+            {"$set": {"status": "deleted", "cleanup_pending": True, "cleanup_attempts": 0}},
+        )
+        docs = db.images.find(
+            {"_id": {"$in": candidates}, "status": "deleted", "cleanup_pending": True}
+        )
+        return [_record(doc) for doc in docs]
+
+
+def awaiting_cleanup(db: Db, *, limit: int) -> list[ImageRecord]:
+    with _database_errors():
+        docs = db.images.find({"status": "deleted", "cleanup_pending": True}).limit(limit)
+        return [_record(doc) for doc in docs]
+
+
+def forget(db: Db, image_id: str) -> None:
+    """The file is gone from the store: the record has nothing left to track."""
+    with _database_errors():
+        db.images.delete_one({"_id": _oid(image_id), "status": "deleted"})
+
+
+def cleanup_failed(db: Db, image_id: str, *, reason: str, now: dt.datetime) -> None:
+    with _database_errors():
+        db.images.update_one(
+            {"_id": _oid(image_id), "status": "deleted"},
+            {
+                "$inc": {"cleanup_attempts": 1},
+                "$set": {"cleanup_error": reason, "cleanup_failed_at": now},
+            },
+        )

@@ -1,0 +1,79 @@
+"""The one interface both image stores implement, and what they answer.
+
+``ImageKitStore`` (production) and ``LocalStore`` (development) behave the same
+to the service: the contract tests in ``tests/images/test_store_contract.py``
+run one class against both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Protocol
+
+# Signed URLs carry these two query parameters, as ImageKit's do.
+TIMESTAMP_PARAM = "ik-t"
+SIGNATURE_PARAM = "ik-s"
+
+
+class StoreError(Exception):
+    """The store failed or could not be reached; the operation did not take effect."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file as the store describes it (never as the client claimed it)."""
+
+    file_id: str
+    path: str  # "/snapboard/users/<id>/<name>", as the store delivers it
+    size: int
+    mime: str | None  # None when the store does not recognise an image
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class UploadSignature:
+    token: str
+    expire: int
+    signature: str
+    public_key: str
+    url_endpoint: str
+    upload_url: str
+
+
+class ImageStore(Protocol):
+    """Where image files live and how browsers fetch them."""
+
+    provider: str
+
+    def upload(self, *, data: bytes, file_name: str, folder: str) -> StoredFile:
+        """Store ``data`` under ``folder``; raise ``StoreError`` if that failed."""
+
+    def get(self, file_id: str) -> StoredFile | None:
+        """The file's details, or None when the store has no such file."""
+
+    def delete(self, file_id: str) -> None:
+        """Delete the file; deleting a file that is already gone succeeds."""
+
+    def purge(self, path: str) -> None:
+        """Drop every cached copy of the file (CDN and transformed variants)."""
+
+    def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
+        """An absolute delivery URL; signed and expiring when ``expires_in`` is given."""
+
+    def upload_signature(self, *, expire: int) -> UploadSignature:
+        """Parameters for one direct browser upload, valid until the Unix time ``expire``."""
+
+
+def upload_signature_for(private_key: str, token: str, expire: int) -> str:
+    """ImageKit's client-upload signature: HMAC-SHA1 of ``token + expire``."""
+    message = f"{token}{expire}".encode()
+    return hmac.new(private_key.encode(), message, hashlib.sha1).hexdigest()
+
+
+def url_signature_for(private_key: str, relative_url: str, expire: int) -> str:
+    """ImageKit's URL signature: HMAC-SHA1 of the URL after the endpoint, plus the expiry."""
+    message = f"{relative_url}{expire}".encode()
+    return hmac.new(private_key.encode(), message, hashlib.sha1).hexdigest()

@@ -1,0 +1,119 @@
+"""The ImageKit store drives the real imagekitio SDK; these pin what it sends."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+import respx
+
+from chalicelib.images.imagekit import UPLOAD_URL, ImageKitStore
+from chalicelib.images.store import StoreError
+from tests.images.conftest import PRIVATE_KEY, URL_ENDPOINT, FakeImageKit, make_image
+
+Fake = tuple[FakeImageKit, respx.MockRouter]
+
+
+def _basic_auth(request: httpx.Request) -> str:
+    scheme, _, encoded = request.headers["authorization"].partition(" ")
+    assert scheme == "Basic"
+    return base64.b64decode(encoded).decode().split(":", 1)[0]
+
+
+def test_upload_sends_the_file_name_folder_and_unique_name_flag(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake
+) -> None:
+    fake, router = fake_imagekit
+    data = make_image()
+    stored = imagekit_store.upload(data=data, file_name="abc.jpg", folder="/snapboard/users/u1")
+    (sent,) = fake.uploads
+    assert sent["fields"] == {
+        "fileName": "abc.jpg",
+        "folder": "/snapboard/users/u1",
+        "useUniqueFileName": "true",
+    }
+    assert sent["data"] == data
+    request = router.calls.last.request
+    assert str(request.url) == UPLOAD_URL
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert _basic_auth(request) == PRIVATE_KEY
+    assert stored.path.startswith("/snapboard/users/u1/abc_")
+    assert stored.file_id in fake.files
+
+
+def test_delete_and_purge_call_the_management_api(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake
+) -> None:
+    fake, router = fake_imagekit
+    stored = imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    imagekit_store.delete(stored.file_id)
+    delete = router.calls.last.request
+    assert (delete.method, str(delete.url)) == (
+        "DELETE",
+        f"https://api.imagekit.io/v1/files/{stored.file_id}",
+    )
+    imagekit_store.purge(stored.path)
+    purge = router.calls.last.request
+    assert (purge.method, str(purge.url)) == ("POST", "https://api.imagekit.io/v1/files/purge")
+    assert json.loads(purge.content) == {"url": f"{URL_ENDPOINT}{stored.path}"}
+    assert fake.deleted == [stored.file_id]
+
+
+def test_get_reads_the_file_details(imagekit_store: ImageKitStore, fake_imagekit: Fake) -> None:
+    _, router = fake_imagekit
+    stored = imagekit_store.upload(data=make_image((10, 7), "PNG"), file_name="a.png", folder="/f")
+    details = imagekit_store.get(stored.file_id)
+    request = router.calls.last.request
+    assert str(request.url) == f"https://api.imagekit.io/v1/files/{stored.file_id}/details"
+    assert details is not None
+    assert (details.mime, details.width, details.height) == (
+        "image/png",
+        10,
+        7,
+    )
+
+
+@pytest.mark.parametrize("operation", ["upload", "get", "delete", "purge"])
+def test_an_imagekit_500_is_a_store_error(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake, operation: str
+) -> None:
+    fake, _ = fake_imagekit
+    fake.fail[operation] = 500
+    calls: dict[str, Callable[[], object]] = {
+        "upload": lambda: imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f"),
+        "get": lambda: imagekit_store.get("some-id"),
+        "delete": lambda: imagekit_store.delete("some-id"),
+        "purge": lambda: imagekit_store.purge("/f/a.jpg"),
+    }
+    with pytest.raises(StoreError, match="InternalServerError"):
+        calls[operation]()
+
+
+def test_an_upload_timeout_is_a_store_error(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake
+) -> None:
+    _, router = fake_imagekit
+    router.post(UPLOAD_URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(StoreError, match="APITimeoutError"):
+        imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+
+
+def test_urls_are_built_by_the_sdk_with_transformations_in_the_query(
+    imagekit_store: ImageKitStore,
+) -> None:
+    assert imagekit_store.url("/f/a.jpg") == f"{URL_ENDPOINT}/f/a.jpg"
+    assert (
+        imagekit_store.url("/f/a.jpg", transformation="w-320,h-320:bl-5")
+        == f"{URL_ENDPOINT}/f/a.jpg?tr=w-320,h-320:bl-5"
+    )
+
+
+def test_upload_signature_uses_the_absolute_expiry_given(imagekit_store: ImageKitStore) -> None:
+    signed = imagekit_store.upload_signature(expire=1_900_000_000)
+    assert signed.expire == 1_900_000_000
+    assert signed.public_key == "public_test_key"
+    assert signed.url_endpoint == URL_ENDPOINT
+    assert signed.upload_url == UPLOAD_URL

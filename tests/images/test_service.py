@@ -1,0 +1,218 @@
+"""The contract posts rely on (attach, release, find_many, to_public) and the sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import mongomock
+import pytest
+import respx
+from bson import ObjectId
+
+from chalicelib import errors, manage, services
+from chalicelib.images import repository, service
+from chalicelib.images.imagekit import ImageKitStore
+from chalicelib.services import Services
+from chalicelib.settings import Settings
+from tests.images.conftest import FakeImageKit, make_image
+
+OWNER = str(ObjectId())
+NOW = dt.datetime.now(dt.UTC)
+
+
+def pending(svc: Services, *, owner: str = OWNER, created_at: dt.datetime | None = None) -> str:
+    """A stored file with its pending record, as an upload leaves it."""
+    stored = svc.image_store.upload(
+        data=make_image(), file_name="a.jpg", folder=service.folder_for(owner)
+    )
+    record = repository.insert(
+        svc.db, owner_id=owner, provider=svc.image_store.provider, file_id=stored.file_id,
+        path=stored.path, width=64, height=48, format="jpeg", size=stored.size, alt=None,
+        now=created_at or NOW,
+    )  # fmt: skip
+    return record.id
+
+
+def status(db: Any, image_id: str) -> str | None:
+    doc = db.images.find_one({"_id": ObjectId(image_id)})
+    return None if doc is None else str(doc["status"])
+
+
+# --------------------------------------------------------------------- attach
+
+
+def test_attach_attaches_every_image_to_the_post(svc: Services, db: Any) -> None:
+    ids = [pending(svc), pending(svc)]
+    service.attach(db=db, owner_id=OWNER, image_ids=ids, post_id="p1")
+    assert {(status(db, i), db.images.find_one({"_id": ObjectId(i)})["post_id"]) for i in ids} == {
+        ("attached", "p1")
+    }
+    # Saving the same post again is fine; another post may not take them.
+    service.attach(db=db, owner_id=OWNER, image_ids=ids, post_id="p1")
+    with pytest.raises(errors.InvalidInput):
+        service.attach(db=db, owner_id=OWNER, image_ids=ids[:1], post_id="p2")
+
+
+def test_attach_names_every_bad_id_and_changes_nothing(svc: Services, db: Any) -> None:
+    good = pending(svc)
+    someone_elses = pending(svc, owner=str(ObjectId()))
+    used = pending(svc)
+    service.attach(db=db, owner_id=OWNER, image_ids=[used], post_id="other")
+    bad = [good, "not-an-id", someone_elses, str(ObjectId()), used, good]
+    with pytest.raises(errors.InvalidInput) as caught:
+        service.attach(db=db, owner_id=OWNER, image_ids=bad, post_id="p1")
+    assert [e.field for e in caught.value.errors] == [
+        "image_ids.1", "image_ids.2", "image_ids.3", "image_ids.4", "image_ids.5"
+    ]  # fmt: skip
+    assert status(db, good) == "pending"
+
+
+def test_attach_undoes_its_own_changes_when_an_image_changes_underneath(
+    svc: Services, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = pending(svc), pending(svc)
+    real_find_many = repository.find_many
+
+    def read_then_race(database: Any, image_ids: Any) -> Any:
+        found = real_find_many(database, image_ids)
+        # Another request attaches `second` between our read and our write.
+        database.images.update_one(
+            {"_id": ObjectId(second)}, {"$set": {"status": "attached", "post_id": "rival"}}
+        )
+        return found
+
+    monkeypatch.setattr(repository, "find_many", read_then_race)
+    with pytest.raises(errors.InvalidInput) as caught:
+        service.attach(db=db, owner_id=OWNER, image_ids=[first, second], post_id="p1")
+    assert [e.field for e in caught.value.errors] == ["image_ids.1"]
+    assert status(db, first) == "pending"
+    assert db.images.find_one({"_id": ObjectId(second)})["post_id"] == "rival"
+
+
+# ------------------------------------------------------------- find / public
+
+
+def test_find_many_reads_all_images_in_one_query(
+    svc: Services, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [pending(svc) for _ in range(3)]
+    calls: list[object] = []
+    real_find = mongomock.Collection.find
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real_find(self, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.Collection, "find", counting)
+    found = service.find_many(db=db, image_ids=[*ids, "junk", str(ObjectId())])
+    assert set(found) == set(ids)
+    assert len(calls) == 1
+    assert all(isinstance(record.id, str) for record in found.values())
+
+
+def test_to_public_builds_absolute_urls_signed_only_when_asked(svc: Services, db: Any) -> None:
+    image_id = pending(svc)
+    record = service.find_many(db=db, image_ids=[image_id])[image_id]
+    public = service.to_public(record, store=svc.image_store, signed=False)
+    assert public.url.startswith("http://127.0.0.1:8000/media/snapboard/users/")
+    assert "ik-s" not in public.url
+    assert "tr=w-320,h-320" in public.variants.thumb
+    assert public.srcset.endswith(" 48w") or public.srcset.endswith(" 64w")
+    assert "bl-" in public.placeholder
+    signed = service.to_public(record, store=svc.image_store, signed=True)
+    for url in (signed.url, signed.variants.card, signed.placeholder):
+        assert "ik-t=" in url
+        assert "ik-s=" in url
+
+
+def test_avatar_urls_are_square_crops(svc: Services, db: Any) -> None:
+    image_id = pending(svc)
+    record = service.find_many(db=db, image_ids=[image_id])[image_id]
+    urls = service.avatar_urls(record, store=svc.image_store)
+    assert urls["large"].endswith("?tr=w-256,h-256,f-auto")
+
+
+# ----------------------------------------------------------- release, sweep
+
+
+def test_release_deletes_the_posts_images_and_leaves_others(svc: Services, db: Any) -> None:
+    mine, other_post = pending(svc), pending(svc)
+    service.attach(db=db, owner_id=OWNER, image_ids=[mine], post_id="p1")
+    service.attach(db=db, owner_id=OWNER, image_ids=[other_post], post_id="p2")
+    file_id = db.images.find_one({"_id": ObjectId(mine)})["file_id"]
+    service.release(services=svc, image_ids=[mine, other_post], post_id="p1")
+    assert status(db, mine) is None
+    assert svc.image_store.get(file_id) is None
+    assert status(db, other_post) == "attached"
+
+
+@pytest.fixture
+def on_imagekit(
+    svc: Services, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
+) -> Services:
+    installed = Services(settings, mongo_client=mongo_client, image_store=imagekit_store)
+    services.install(installed)
+    return installed
+
+
+def test_a_failed_delete_never_blocks_and_the_sweep_finishes_it(
+    on_imagekit: Services, fake_imagekit: tuple[FakeImageKit, respx.MockRouter]
+) -> None:
+    fake = fake_imagekit[0]
+    db = on_imagekit.db
+    image_id = pending(on_imagekit)
+    service.attach(db=db, owner_id=OWNER, image_ids=[image_id], post_id="p1")
+    fake.fail["delete"] = 500
+    service.release(services=on_imagekit, image_ids=[image_id], post_id="p1")  # no raise
+    doc = db.images.find_one({"_id": ObjectId(image_id)})
+    assert doc is not None
+    assert (doc["status"], doc["cleanup_pending"], doc["cleanup_attempts"]) == ("deleted", True, 1)
+    assert service.find_many(db=db, image_ids=[image_id]) == {}
+    del fake.fail["delete"]
+    report = service.sweep(services=on_imagekit, now=NOW)
+    assert (report.cleaned, report.failed) == (1, 0)
+    assert db.images.find_one({"_id": ObjectId(image_id)}) is None
+    assert fake.deleted == [doc["file_id"]]
+    assert fake.purged == [f"https://ik.imagekit.io/snapboard{doc['path']}"]
+
+
+def test_the_sweep_expires_day_old_pending_images_only(svc: Services, db: Any) -> None:
+    old = pending(svc, created_at=NOW - dt.timedelta(hours=25))
+    fresh = pending(svc, created_at=NOW - dt.timedelta(hours=23))
+    attached = pending(svc, created_at=NOW - dt.timedelta(days=3))
+    service.attach(db=db, owner_id=OWNER, image_ids=[attached], post_id="p1")
+    old_file = db.images.find_one({"_id": ObjectId(old)})["file_id"]
+    report = service.sweep(services=svc, now=NOW)
+    assert (report.expired, report.cleaned, report.failed) == (1, 1, 0)
+    assert status(db, old) is None
+    assert svc.image_store.get(old_file) is None
+    assert (status(db, fresh), status(db, attached)) == ("pending", "attached")
+
+
+def test_manage_sweep_runs_the_sweep(
+    svc: Services, db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pending(svc, created_at=NOW - dt.timedelta(days=2))
+    assert manage.main(["sweep"]) == 0
+    assert "images: expired 1, cleaned 1, failed 0" in capsys.readouterr().out
+
+
+def test_the_hourly_schedule_calls_the_sweep(svc: Services, db: Any) -> None:
+    from chalice.app import Rate, ScheduledEventConfig
+    from chalice.test import Client
+
+    from app import app
+    from tests.conftest import ROOT
+
+    (source,) = [s for s in app.event_sources if s.name == "sweep_images"]
+    assert isinstance(source, ScheduledEventConfig)
+    assert isinstance(source.schedule_expression, Rate)
+    assert source.schedule_expression.to_string() == "rate(1 hour)"
+    pending(svc, created_at=NOW - dt.timedelta(days=2))
+    with Client(app, project_dir=str(ROOT)) as client:
+        event = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        client.lambda_.invoke("sweep_images", event)
+    assert db.images.count_documents({}) == 0

@@ -1,0 +1,95 @@
+"""One contract, two stores: what the service relies on holds for ImageKit and the local store."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+import pytest
+
+from chalicelib.images.store import ImageStore, StoredFile
+from tests.images.conftest import LOCAL_KEY, PRIVATE_KEY, make_image, signed_query
+
+FOLDER = "/snapboard/users/u1"
+
+
+@pytest.fixture(params=["imagekit", "local"])
+def store_and_key(request: pytest.FixtureRequest) -> tuple[ImageStore, str]:
+    if request.param == "imagekit":
+        return request.getfixturevalue("imagekit_store"), PRIVATE_KEY
+    return request.getfixturevalue("local_store"), LOCAL_KEY
+
+
+class TestImageStoreContract:
+    @pytest.fixture(autouse=True)
+    def _store(self, store_and_key: tuple[ImageStore, str]) -> None:
+        self.store, self.key = store_and_key
+
+    def upload(self, data: bytes | None = None) -> StoredFile:
+        return self.store.upload(data=data or make_image(), file_name="a.jpg", folder=FOLDER)
+
+    def test_an_upload_lands_in_the_folder_under_a_unique_name(self) -> None:
+        first, second = self.upload(), self.upload()
+        assert first.path.startswith(FOLDER + "/")
+        assert first.path.endswith(".jpg")
+        assert first.path != second.path
+        assert first.file_id != second.file_id
+        assert (first.width, first.height) == (64, 48)
+
+    def test_get_describes_the_file_from_what_it_holds(self) -> None:
+        data = make_image((30, 20), "PNG")
+        stored = self.upload(data)
+        described = self.store.get(stored.file_id)
+        assert described is not None
+        assert (described.file_id, described.path) == (stored.file_id, stored.path)
+        assert (described.mime, described.width, described.height) == ("image/png", 30, 20)
+        assert described.size == len(data)
+
+    def test_a_file_that_is_not_an_image_is_described_without_a_type(self) -> None:
+        stored = self.store.upload(data=b"just text", file_name="notes.jpg", folder=FOLDER)
+        described = self.store.get(stored.file_id)
+        assert described is not None
+        assert described.mime is None
+        assert described.width is None
+
+    def test_get_of_an_unknown_file_is_none(self) -> None:
+        assert self.store.get("snapboard/users/u1/nothing-here.jpg") is None
+
+    def test_delete_removes_the_file_and_deleting_again_succeeds(self) -> None:
+        stored = self.upload()
+        self.store.delete(stored.file_id)
+        assert self.store.get(stored.file_id) is None
+        self.store.delete(stored.file_id)  # idempotent: the sweep may retry
+
+    def test_purge_of_a_stored_path_succeeds(self) -> None:
+        self.store.purge(self.upload().path)
+
+    def test_urls_are_absolute_and_carry_the_transformation(self) -> None:
+        url = self.store.url(f"{FOLDER}/a.jpg", transformation="w-320,h-320,f-auto")
+        assert url.startswith("http")
+        assert url.endswith(f"{FOLDER}/a.jpg?tr=w-320,h-320,f-auto")
+
+    def test_signed_urls_expire_and_are_signed_like_imagekit(self) -> None:
+        before = int(time.time())
+        url = self.store.url(f"{FOLDER}/a.jpg", transformation="w-10", expires_in=600)
+        params = signed_query(url)
+        assert before + 600 <= int(params["ik-t"]) <= int(time.time()) + 600
+        relative = f"{FOLDER.lstrip('/')}/a.jpg?tr=w-10"
+        expected = hmac.new(
+            self.key.encode(), f"{relative}{params['ik-t']}".encode(), hashlib.sha1
+        ).hexdigest()
+        assert params["ik-s"] == expected
+
+    def test_upload_signatures_are_hmac_of_token_and_expire_with_fresh_tokens(self) -> None:
+        expire = int(time.time()) + 1800
+        first = self.store.upload_signature(expire=expire)
+        second = self.store.upload_signature(expire=expire)
+        assert first.expire == expire
+        assert first.token != second.token
+        expected = hmac.new(
+            self.key.encode(), f"{first.token}{expire}".encode(), hashlib.sha1
+        ).hexdigest()
+        assert first.signature == expected
+        assert first.upload_url.startswith("http")
+        assert first.url_endpoint.startswith("http")

@@ -1,0 +1,117 @@
+"""ImageKit's transformation syntax, the subset the local store serves."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, JpegImagePlugin
+
+from chalicelib.images import transform
+from chalicelib.images.transform import Step, TransformError
+from tests.images.conftest import make_image
+
+
+def _render(data: bytes, tr: str, accept: str = "") -> Image.Image:
+    steps = transform.parse(tr)
+    output = transform.negotiate(steps, "jpeg", accept)
+    return Image.open(io.BytesIO(transform.render(data, steps, output)))
+
+
+def test_parse_reads_chained_steps() -> None:
+    assert transform.parse("w-300,h-200,c-at_max:bl-10,q-60,f-webp") == (
+        Step(width=300, height=200, crop="at_max"),
+        Step(blur=10, quality=60, format="webp"),
+    )
+    assert transform.parse("ar-4-3,w-400") == (Step(width=400, aspect_ratio=(4, 3)),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "w-0",
+        "w-99999",
+        "w-abc",
+        "h--5",
+        "q-101",
+        "bl-0",
+        "c-pad_resize",
+        "f-tiff",
+        "ar-4",
+        "rt-90",
+        "w",
+        "w-10,w-20",
+        "w-1:w-1:w-1:w-1:w-1:w-1",
+    ],
+)
+def test_unsupported_or_out_of_range_parameters_are_errors(text: str) -> None:
+    with pytest.raises(TransformError):
+        transform.parse(text)
+
+
+def test_width_alone_keeps_the_ratio() -> None:
+    assert _render(make_image((400, 300)), "w-200").size == (200, 150)
+
+
+def test_width_and_height_crop_to_fill_the_box() -> None:
+    assert _render(make_image((400, 300)), "w-100,h-100").size == (100, 100)
+
+
+def test_force_squashes_to_the_box() -> None:
+    assert _render(make_image((400, 300)), "w-100,h-100,c-force").size == (100, 100)
+
+
+def test_at_max_fits_inside_and_at_least_covers_the_box() -> None:
+    source = make_image((400, 300))
+    assert _render(source, "w-100,h-100,c-at_max").size == (100, 75)
+    assert _render(source, "w-100,h-100,c-at_least").size == (133, 100)
+
+
+def test_aspect_ratio_with_a_width_sets_the_height() -> None:
+    assert _render(make_image((400, 300)), "w-160,ar-16-9").size == (160, 90)
+
+
+def test_images_are_not_enlarged() -> None:
+    assert _render(make_image((40, 30)), "w-400").size == (40, 30)
+
+
+def test_chained_steps_apply_in_order() -> None:
+    assert _render(make_image((400, 300)), "w-200:w-100,h-100").size == (100, 100)
+
+
+def test_f_auto_follows_accept() -> None:
+    steps = transform.parse("w-10,f-auto")
+    assert transform.negotiate(steps, "jpeg", "image/avif,image/webp,*/*") == "avif"
+    assert transform.negotiate(steps, "jpeg", "image/webp,*/*") == "webp"
+    assert transform.negotiate(steps, "jpeg", "*/*") == "jpeg"
+    assert transform.negotiate(steps, "gif", "*/*") == "png"
+
+
+def test_the_output_is_encoded_in_the_requested_format() -> None:
+    assert _render(make_image(), "f-webp").format == "WEBP"
+    assert _render(make_image(), "w-10,f-png").format == "PNG"
+
+
+def test_blur_changes_the_pixels() -> None:
+    source = make_image((64, 64), "PNG")
+    sharp = _render(source, "w-64,f-png")
+    blurred = _render(source, "w-64,bl-20,f-png")
+    assert sharp.tobytes() != blurred.tobytes()
+
+
+def test_jpeg_draft_mode_decodes_a_reduced_image_for_small_targets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[tuple[int, int]] = []
+    real = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(
+        self: JpegImagePlugin.JpegImageFile, mode: str | None, size: tuple[int, int] | None
+    ) -> object:
+        result = real(self, mode, size)
+        decoded.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    assert _render(make_image((1600, 1200)), "w-200").size == (200, 150)
+    assert decoded == [(200, 150)]  # DCT-scaled by 8 instead of decoding 1600x1200
