@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from chalicelib import errors
 from chalicelib.auth.principal import Principal
@@ -129,5 +129,3 @@ def _photo(rng: random.Random, width: int, height: int) -> bytes:
 def _darker(colour: str, amount: int) -> str:
     red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"#{max(red - amount, 0):02x}{max(green - amount, 0):02x}{max(blue - amount, 0):02x}"
-
-

@@ -10,9 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 OPERATIONS = {
-    "find", "find_one", "find_one_and_update", "find_one_and_delete", "find_one_and_replace",
-    "insert_one", "insert_many", "update_one", "update_many", "delete_one", "delete_many",
-    "aggregate", "count_documents", "distinct", "create_indexes", "bulk_write",
+    "find",
+    "find_one",
+    "find_one_and_update",
+    "find_one_and_delete",
+    "find_one_and_replace",
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "delete_one",
+    "delete_many",
+    "aggregate",
+    "count_documents",
+    "distinct",
+    "create_indexes",
+    "bulk_write",
 }
 
 

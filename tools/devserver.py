@@ -37,8 +37,15 @@ def main() -> int:
     from chalice.cli import main as chalice
 
     sys.argv = [
-        "chalice", "local", "--host", args.host, "--port", str(args.port),
-        "--stage", "dev", "--no-autoreload",
+        "chalice",
+        "local",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--stage",
+        "dev",
+        "--no-autoreload",
     ]
     return int(chalice() or 0)
 

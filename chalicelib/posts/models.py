@@ -90,7 +90,9 @@ class PostPublic(BaseModel):
 
 class PostPage(BaseModel):
     items: list[PostPublic]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class PostQuery(BaseModel):
@@ -100,4 +102,9 @@ class PostQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=200)
     tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,30}$")
     author: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{3,30}$")
-    q: str | None = Field(default=None, min_length=1, max_length=200, description="Words to search for in title and body.")
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Words to search for in title and body.",
+    )

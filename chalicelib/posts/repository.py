@@ -49,7 +49,9 @@ def new_id() -> str:
     return str(ids.new_object_id())
 
 
-def insert(*, db: Db, post_id: str, author_id: str, fields: dict[str, Any], now: datetime) -> PostRecord:
+def insert(
+    *, db: Db, post_id: str, author_id: str, fields: dict[str, Any], now: datetime
+) -> PostRecord:
     doc = {
         "_id": ids.to_object_id(post_id),
         "author_id": author_id,
@@ -111,7 +113,12 @@ def page(
         created_at, last_id = after
         last = ids.to_object_id(last_id)
         clauses.append(
-            {"$or": [{"created_at": {"$lt": created_at}}, {"created_at": created_at, "_id": {"$lt": last}}]}
+            {
+                "$or": [
+                    {"created_at": {"$lt": created_at}},
+                    {"created_at": created_at, "_id": {"$lt": last}},
+                ]
+            }
         )
     query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
     cursor = db.posts.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)

@@ -107,7 +107,7 @@ def render(
                 title=record.title,
                 body=record.body,
                 tags=list(record.tags),
-                visibility=record.visibility,  # type: ignore[arg-type]
+                visibility=record.visibility,
                 author=AuthorSummary(
                     id=record.author_id,
                     username=author.username if author else "[deleted]",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -37,11 +36,21 @@ def busy_feed(
     authors = [accounts.signup(name) for name in ("ann", "bob", "cat", "dan")]
     for session in authors:
         avatar = upload(session)
-        assert client.put("/users/me/avatar", json={"image_id": avatar}, headers=session.headers).status == 200
+        assert (
+            client.put(
+                "/users/me/avatar", json={"image_id": avatar}, headers=session.headers
+            ).status
+            == 200
+        )
         for n in range(8):
             images = [upload(session), upload(session)]
             visibility = "private" if n % 4 == 0 else "public"
-            body = {"title": f"Post {n}", "image_ids": images, "tags": ["sea"], "visibility": visibility}
+            body = {
+                "title": f"Post {n}",
+                "image_ids": images,
+                "tags": ["sea"],
+                "visibility": visibility,
+            }
             assert client.post("/posts", json=body, headers=session.headers).status == 201
     return authors
 
