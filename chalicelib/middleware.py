@@ -136,11 +136,15 @@ def _add_security_headers(request: Request, response: Response) -> None:
     content_type = response.headers.get("Content-Type", http.JSON)
     if "json" in content_type:
         response.headers.setdefault("Content-Security-Policy", JSON_CSP)
-    authenticated = "authorization" in request.headers or "cookie" in request.headers
-    if authenticated or response.status_code >= 400:
-        # Personal data must not sit in shared caches, and errors are not cacheable facts.
+    if "Cache-Control" in response.headers and response.status_code < 400:
+        # The route chose its caching (media: public or private with a max-age); it knows
+        # the response holds nothing personal even when the request carried credentials.
+        return
+    personal = "authorization" in request.headers or "cookie" in request.headers
+    if personal or request.method not in ("GET", "HEAD") or response.status_code >= 400:
+        # Personal data and tokens must not sit in any cache; errors are not cacheable facts.
         response.headers["Cache-Control"] = "no-store"
-    elif "Cache-Control" not in response.headers:
+    else:
         response.headers["Cache-Control"] = "no-cache"
 
 

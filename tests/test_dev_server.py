@@ -1,4 +1,4 @@
-"""`make run` serves through `chalice local`: start it for real and talk HTTP to it."""
+"""`make run` loads the demo data and serves through `chalice local`: run it, talk HTTP to it."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 
-CHALICE = Path(sys.executable).with_name("chalice")
+DEVSERVER = ROOT / "tools" / "devserver.py"
 
 
 def _free_port() -> int:
@@ -42,8 +41,9 @@ def chalice_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
     env["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
+        [sys.executable, str(DEVSERVER), "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -88,3 +88,16 @@ def test_chalice_local_keeps_concurrent_requests_apart(chalice_local: str) -> No
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(call, range(40))) == [f"r{n}" for n in range(40)]
+
+
+def test_the_feed_starts_with_the_demo_data_and_its_images_load(chalice_local: str) -> None:
+    status, _, page = _get(f"{chalice_local}/posts?limit=5")
+    assert status == 200
+    assert len(page["items"]) == 5
+    assert page["next_cursor"] is not None
+    image = next(item["images"][0] for item in page["items"] if item["images"])
+    browser_accept = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+    request = urllib.request.Request(image["variants"]["thumb"], headers={"Accept": browser_accept})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("image/")
+        assert len(response.read()) > 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -162,3 +163,32 @@ def test_the_access_line_names_the_route_template_not_the_raw_path(
 ) -> None:
     client.get("/some-unknown-thing")
     assert json.loads(access_log.lines[0])["path"] == "/{proxy+}"
+
+
+def test_responses_to_writes_are_not_stored(client: Http) -> None:
+    reply = client.post(
+        "/auth/login", json={"email": "nobody@example.com", "password": "whatever-long"}
+    )
+    assert reply.headers["cache-control"] == "no-store"
+
+
+def test_a_route_that_declares_its_caching_keeps_it_for_signed_in_callers(
+    client: Http, sign_in: Any
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from chalicelib.auth.principal import Principal
+
+    headers = sign_in(Principal("6b0000000000000000000001", "ann", frozenset({"user"}), True))
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), "teal").save(picture, format="PNG")
+    uploaded = client.post(
+        "/images", body=picture.getvalue(), headers={**headers, "Content-Type": "image/png"}
+    )
+    url = uploaded.json["variants"]["thumb"].split("://", 1)[1].split("/", 1)[1]
+    media = client.get(f"/{url}", headers={**headers, "Accept": "image/*", "Cookie": "a=b"})
+    assert media.status == 200
+    # A signed URL: cacheable by this browser until the signature expires, never shared.
+    assert media.headers["cache-control"].startswith("private, max-age=")

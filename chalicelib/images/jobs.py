@@ -5,6 +5,9 @@ from __future__ import annotations
 from chalicelib import services
 
 BINARY_TYPES = [
+    # A client that accepts any image (Accept: image/*) gets the bytes; without this,
+    # Chalice and API Gateway answer 400 unless Accept names the exact type or */*.
+    "image/*",
     "multipart/form-data",
     "image/jpeg",
     "image/png",

@@ -157,6 +157,18 @@ def undo_attach(db: Db, *, stamp: str) -> None:
         )
 
 
+def detach(db: Db, *, image_ids: Sequence[str], post_id: str) -> None:
+    """Compensation: the post these images were attached to was never written."""
+    with _database_errors():
+        db.images.update_many(
+            {"_id": {"$in": _oids(image_ids)}, "post_id": post_id, "status": "attached"},
+            {
+                "$set": {"status": "pending", "post_id": None},
+                "$unset": {"attach_stamp": "", "attached_at": ""},
+            },
+        )
+
+
 def claim_for_avatar(db: Db, *, image_id: str, owner_id: str, user_id: str) -> bool:
     """The owner's pending image (or their current avatar) becomes their avatar."""
     oid = _oid(image_id)

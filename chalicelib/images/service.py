@@ -282,6 +282,11 @@ def _bad_images(problems: list[errors.FieldError]) -> errors.InvalidInput:
     return errors.InvalidInput(f"Invalid value for: {names}", errors=problems)
 
 
+def detach(*, db: Any, image_ids: Sequence[str], post_id: str) -> None:
+    """Undo ``attach`` for a post whose write failed: the images are unattached uploads again."""
+    repository.detach(db, image_ids=image_ids, post_id=post_id)
+
+
 def release(*, services: Services, image_ids: Sequence[str], post_id: str) -> None:
     """The post no longer uses these images: delete them; store failures wait for the sweep."""
     marked = repository.discard(services.db, image_ids=image_ids, post_id=post_id)

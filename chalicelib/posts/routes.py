@@ -1,0 +1,82 @@
+"""/posts: the feed, and creating, reading, editing and deleting posts."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib import http
+from chalicelib.auth.principal import Principal
+from chalicelib.posts.models import PostCreate, PostPage, PostPublic, PostQuery, PostUpdate
+from chalicelib.routing import Context, Router
+
+router = Router(__name__, tag="posts")
+
+# Views import the service when called: it loads the images service (pymongo,
+# Pillow), and importing the app (a Lambda cold start, /health) must not pay for it.
+
+
+@router.route("/posts", query=PostQuery, response=PostPage, auth="optional")
+def list_posts(ctx: Context, *, user: Principal | None, query: PostQuery) -> PostPage:
+    """The feed, newest first: public posts, plus your own private posts and drafts.
+
+    Filters combine: `tag`, `author` (a username) and `q` (whole words of title or body).
+    Follow `next_cursor` for the next page; it stays correct while new posts arrive.
+    """
+    from chalicelib.posts import service
+
+    items, next_cursor = service.list_posts(services=ctx.services, viewer=user, query=query)
+    return PostPage(items=items, next_cursor=next_cursor)
+
+
+@router.route("/posts", "POST", body=PostCreate, response=PostPublic, status=201, auth="verified")
+def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Response:
+    """Publish a post; its `image_ids` must be your own unattached uploads."""
+    from chalicelib.posts import service
+
+    post = service.create_post(services=ctx.services, author=user, data=body)
+    headers = {"Location": f"/posts/{post.id}", "ETag": service.etag(post.version)}
+    return http.json_response(post, status=201, headers=headers)
+
+
+@router.route("/posts/{post_id}", response=PostPublic, auth="optional", errors=[404])
+def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Response:
+    """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged."""
+    from chalicelib.posts import service
+
+    cached = ctx.request.headers.get("if-none-match")
+    if cached is not None:
+        tag = service.current_etag(services=ctx.services, viewer=user, post_id=post_id)
+        if tag in (value.strip() for value in cached.split(",")):
+            return http.empty_response(304, {"ETag": tag})
+    post = service.get_post(services=ctx.services, viewer=user, post_id=post_id)
+    return http.json_response(post, headers={"ETag": service.etag(post.version)})
+
+
+@router.route(
+    "/posts/{post_id}",
+    "PATCH",
+    body=PostUpdate,
+    response=PostPublic,
+    auth="user",
+    errors=[403, 404, 412],
+)
+def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate) -> Response:
+    """Change a post (author or admin). Send `If-Match` with its ETag to refuse stale edits."""
+    from chalicelib.posts import service
+
+    post = service.update_post(
+        services=ctx.services,
+        editor=user,
+        post_id=post_id,
+        data=body,
+        if_match=ctx.request.headers.get("if-match"),
+    )
+    return http.json_response(post, headers={"ETag": service.etag(post.version)})
+
+
+@router.route("/posts/{post_id}", "DELETE", status=204, auth="user", errors=[403, 404, 412])
+def delete_post(ctx: Context, post_id: str, *, user: Principal) -> None:
+    """Delete a post (author or admin); its images are deleted from the store."""
+    from chalicelib.posts import service
+
+    service.delete_post(services=ctx.services, editor=user, post_id=post_id)

@@ -1,0 +1,416 @@
+"""Posts through HTTP: the feed, visibility, concurrency control, galleries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from chalicelib.auth.principal import Principal
+from chalicelib.posts import service
+from chalicelib.posts.models import PostCreate
+from chalicelib.services import Services
+from tests.accounts import Accounts, Session
+from tests.support import FakeClock, Http
+
+Publish = Callable[..., dict[str, Any]]
+Upload = Callable[[Session], str]
+
+
+def principal(session: Session) -> Principal:
+    user = session.user
+    return Principal(user["id"], user["username"], frozenset(user["roles"]), user["email_verified"])
+
+
+# --------------------------------------------------------------------- create
+
+
+def test_a_verified_user_creates_a_post(client: Http, ann: Session) -> None:
+    reply = client.post(
+        "/posts",
+        json={"title": " Harbour at dawn ", "body": "Mist.", "tags": ["Sea", "dawn", "sea"]},
+        headers=ann.headers,
+    )
+    assert reply.status == 201
+    post = reply.json
+    assert reply.headers["location"] == f"/posts/{post['id']}"
+    assert reply.headers["etag"] == '"v1"'
+    assert post["title"] == "Harbour at dawn"
+    assert post["tags"] == ["sea", "dawn"]
+    assert post["visibility"] == "public"
+    assert post["author"] == {
+        "id": ann.user["id"],
+        "username": "ann",
+        "display_name": "ann",
+        "avatar": None,
+    }
+    assert post["version"] == 1
+    assert client.get(f"/posts/{post['id']}").json == post
+
+
+def test_an_unverified_user_may_not_post(client: Http, accounts: Accounts) -> None:
+    session = accounts.signup("una", verified=False)
+    reply = client.post("/posts", json={"title": "x"}, headers=session.headers)
+    assert reply.status == 403
+    assert reply.problem["code"] == "email_not_verified"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 141}, "title"),
+        ({"title": "x", "body": "b" * 10_001}, "body"),
+        ({"title": "x", "tags": ["ok"] * 11}, "tags"),
+        ({"title": "x", "tags": ["no spaces"]}, "tags"),
+        ({"title": "x", "tags": ["x" * 31]}, "tags"),
+        ({"title": "x", "visibility": "secret"}, "visibility"),
+        ({"title": "x", "image_ids": ["not-an-id"]}, "image_ids.0"),
+        ({"title": "x", "image_ids": ["a" * 24] * 2}, "image_ids"),
+        ({"title": "x", "image_ids": [f"{n:024x}" for n in range(21)]}, "image_ids"),
+        ({"title": {"$gt": ""}}, "title"),
+        ({"title": "x", "tags": [{"$ne": None}]}, "tags.0"),
+        ({"title": "x", "author_id": "someone"}, "author_id"),
+    ],
+)
+def test_invalid_posts_are_422_naming_the_field(
+    client: Http, ann: Session, svc: Services, body: dict[str, Any], field: str
+) -> None:
+    reply = client.post("/posts", json=body, headers=ann.headers)
+    assert reply.status == 422
+    assert field in {e["field"] for e in reply.problem["errors"]}
+    assert svc.db.posts.count_documents({}) == 0
+
+
+# ---------------------------------------------------------------- visibility
+
+VISIBILITY = [
+    # visibility, anonymous, author, other user, admin
+    ("public", 200, 200, 200, 200),
+    ("private", 404, 200, 404, 200),
+    ("draft", 404, 200, 404, 200),
+]
+
+
+@pytest.mark.parametrize(("visibility", "anonymous", "author", "other", "admin"), VISIBILITY)
+def test_who_can_read_a_post(
+    client: Http,
+    publish: Publish,
+    ann: Session,
+    bob: Session,
+    ada: Session,
+    visibility: str,
+    anonymous: int,
+    author: int,
+    other: int,
+    admin: int,
+) -> None:
+    post = publish(ann, visibility=visibility)
+    path = f"/posts/{post['id']}"
+    for headers, expected in (
+        ({}, anonymous),
+        (ann.headers, author),
+        (bob.headers, other),
+        (ada.headers, admin),
+    ):
+        assert client.get(path, headers=headers).status == expected
+
+
+FEED = [
+    # visibility, anonymous, author, other user, admin: the feed is public posts plus
+    # your own; admins read others' private posts by id, not in the feed.
+    ("public", True, True, True, True),
+    ("private", False, True, False, False),
+    ("draft", False, True, False, False),
+]
+
+
+@pytest.mark.parametrize(("visibility", "anonymous", "author", "other", "admin"), FEED)
+def test_who_sees_a_post_in_the_feed(
+    client: Http,
+    publish: Publish,
+    ann: Session,
+    bob: Session,
+    ada: Session,
+    visibility: str,
+    anonymous: bool,
+    author: bool,
+    other: bool,
+    admin: bool,
+) -> None:
+    post = publish(ann, visibility=visibility)
+    for headers, shown in (
+        ({}, anonymous),
+        (ann.headers, author),
+        (bob.headers, other),
+        (ada.headers, admin),
+    ):
+        ids = [p["id"] for p in client.get("/posts", headers=headers).json["items"]]
+        assert (post["id"] in ids) is shown
+
+
+def test_a_malformed_id_is_a_404_problem(client: Http) -> None:
+    for post_id in ("nope", "0" * 24, "' OR 1=1"):
+        reply = client.get(f"/posts/{post_id}")
+        assert reply.status == 404
+        assert reply.problem["code"] == "not_found"
+
+
+# ------------------------------------------------------------- ETags, 304, 412
+
+
+def test_if_none_match_answers_304_until_the_post_changes(
+    client: Http, publish: Publish, ann: Session
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    etag = client.get(path).headers["etag"]
+    not_modified = client.get(path, headers={"If-None-Match": etag})
+    assert not_modified.status == 304
+    assert not_modified.body == b""
+    assert not_modified.headers["etag"] == etag
+    client.patch(path, json={"title": "New"}, headers=ann.headers)
+    assert client.get(path, headers={"If-None-Match": etag}).status == 200
+
+
+def test_a_stale_if_match_is_a_412_and_changes_nothing(
+    client: Http, publish: Publish, ann: Session
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    first = client.patch(path, json={"title": "One"}, headers={**ann.headers, "If-Match": '"v1"'})
+    assert first.status == 200
+    assert first.headers["etag"] == '"v2"'
+    stale = client.patch(path, json={"title": "Two"}, headers={**ann.headers, "If-Match": '"v1"'})
+    assert stale.status == 412
+    assert stale.problem["code"] == "stale_etag"
+    assert client.get(path).json["title"] == "One"
+
+
+def test_patch_changes_only_what_is_sent(client: Http, publish: Publish, ann: Session) -> None:
+    post = publish(ann, body="Keep me", tags=["a"])
+    reply = client.patch(f"/posts/{post['id']}", json={"visibility": "draft"}, headers=ann.headers)
+    assert reply.json["body"] == "Keep me"
+    assert reply.json["tags"] == ["a"]
+    assert reply.json["visibility"] == "draft"
+    assert reply.json["version"] == 2
+
+
+@pytest.mark.parametrize(("method", "body"), [("PATCH", {"title": "mine now"}), ("DELETE", None)])
+def test_only_the_author_or_an_admin_changes_a_post(
+    client: Http, publish: Publish, ann: Session, bob: Session, ada: Session, method: str, body: Any
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    assert client.request(method, path, json=body).status == 401
+    assert client.request(method, path, json=body, headers=bob.headers).status == 403
+    assert client.request(method, path, json=body, headers=ada.headers).status in (200, 204)
+
+
+def test_delete_removes_the_post(client: Http, publish: Publish, ann: Session) -> None:
+    post = publish(ann)
+    assert client.delete(f"/posts/{post['id']}", headers=ann.headers).status == 204
+    assert client.get(f"/posts/{post['id']}").status == 404
+    assert client.delete(f"/posts/{post['id']}", headers=ann.headers).status == 404
+
+
+# ------------------------------------------------------------------ galleries
+
+
+def test_a_post_embeds_its_images_in_order(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    first, second = upload(ann), upload(ann)
+    post = publish(ann, image_ids=[second, first])
+    assert [image["id"] for image in post["images"]] == [second, first]
+    image = post["images"][0]
+    assert image["url"].startswith("http")
+    assert set(image["variants"]) == {"thumb", "card", "full"}
+
+
+def test_an_invalid_image_creates_nothing_and_attaches_nothing(
+    client: Http, upload: Upload, ann: Session, bob: Session, svc: Services
+) -> None:
+    mine = upload(ann)
+    theirs = upload(bob)
+    reply = client.post(
+        "/posts", json={"title": "x", "image_ids": [mine, theirs]}, headers=ann.headers
+    )
+    assert reply.status == 422
+    assert [e["field"] for e in reply.problem["errors"]] == ["image_ids.1"]
+    assert svc.db.posts.count_documents({}) == 0
+    statuses = {str(d["_id"]): d["status"] for d in svc.db.images.find()}
+    assert statuses == {mine: "pending", theirs: "pending"}
+
+
+def test_an_image_attached_elsewhere_cannot_be_reused(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    image = upload(ann)
+    publish(ann, image_ids=[image])
+    reply = client.post(
+        "/posts", json={"title": "again", "image_ids": [image]}, headers=ann.headers
+    )
+    assert reply.status == 422
+    assert reply.problem["errors"][0]["field"] == "image_ids.0"
+
+
+def test_editing_the_gallery_attaches_new_and_releases_removed_images(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+) -> None:
+    keep, drop, add = upload(ann), upload(ann), upload(ann)
+    dropped_file = media_file(svc, drop)
+    post = publish(ann, image_ids=[keep, drop])
+    reply = client.patch(
+        f"/posts/{post['id']}", json={"image_ids": [add, keep]}, headers=ann.headers
+    )
+    assert reply.status == 200
+    assert [i["id"] for i in reply.json["images"]] == [add, keep]
+    statuses = {str(d["_id"]): d["status"] for d in svc.db.images.find()}
+    # The dropped image's file is deleted from the store and its record forgotten.
+    assert statuses == {keep: "attached", add: "attached"}
+    assert not dropped_file.exists()
+    assert media_file(svc, keep).exists()
+
+
+def media_file(svc: Services, image_id: str) -> Path:
+    """Where the local store keeps the file of ``image_id``."""
+    doc: Any = svc.db.images.find_one({"_id": ObjectId(image_id)})
+    relative: str = doc["path"].lstrip("/")
+    return Path(svc.settings.data_dir) / "media" / relative
+
+
+def test_a_stale_gallery_edit_attaches_nothing(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+) -> None:
+    post = publish(ann)
+    client.patch(f"/posts/{post['id']}", json={"title": "v2"}, headers=ann.headers)
+    image = upload(ann)
+    stale = client.patch(
+        f"/posts/{post['id']}",
+        json={"image_ids": [image]},
+        headers={**ann.headers, "If-Match": '"v1"'},
+    )
+    assert stale.status == 412
+    assert svc.db.images.find_one({})["status"] == "pending"  # type: ignore[index]
+
+
+def test_deleting_a_post_deletes_its_images(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+) -> None:
+    image = upload(ann)
+    post = publish(ann, image_ids=[image])
+    file = media_file(svc, image)
+    assert file.exists()
+    client.delete(f"/posts/{post['id']}", headers=ann.headers)
+    assert svc.db.images.count_documents({}) == 0
+    assert not file.exists()
+    assert client.get(f"/images/{image}", headers=ann.headers).status == 404
+
+
+def test_images_of_private_posts_get_signed_expiring_urls(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    public = publish(ann, image_ids=[upload(ann)])
+    private = publish(ann, image_ids=[upload(ann)], visibility="private")
+    assert "ik-s=" not in public["images"][0]["url"]
+    assert "ik-s=" in private["images"][0]["url"]
+    assert "ik-t=" in private["images"][0]["variants"]["thumb"]
+
+
+# ------------------------------------------------------------------- the feed
+
+
+def seed(
+    svc: Services, author: Principal, clock: FakeClock, count: int, **fields: Any
+) -> list[str]:
+    made = []
+    for n in range(count):
+        if n % 10 == 0:
+            clock.advance(seconds=1)  # posts share timestamps in tens: the id breaks ties
+        data = PostCreate(
+            title=fields.get("title", f"Post {n}"),
+            **{k: v for k, v in fields.items() if k != "title"},
+        )
+        made.append(service.create_post(services=svc, author=author, data=data).id)
+    return made
+
+
+def walk(
+    client: Http,
+    path: str,
+    headers: dict[str, str] | None = None,
+    during: Callable[[int], None] | None = None,
+) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        joiner = "&" if "?" in path else "?"
+        reply = client.get(
+            path + (f"{joiner}cursor={cursor}" if cursor else ""), headers=headers or {}
+        )
+        assert reply.status == 200, reply.body
+        seen += [p["id"] for p in reply.json["items"]]
+        pages += 1
+        if during is not None:
+            during(pages)
+        cursor = reply.json["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_a_walk_in_pages_of_seven_sees_each_of_250_posts_once_while_posts_arrive(
+    client: Http, ann: Session, svc: Services, clock: FakeClock
+) -> None:
+    author = principal(ann)
+    existing = seed(svc, author, clock, 250)
+
+    def insert_more(page: int) -> None:
+        if page in (3, 17, 30):
+            seed(svc, author, clock, 5, title="Late arrival")
+
+    seen = walk(client, "/posts?limit=7", during=insert_more)
+    assert len(seen) == len(set(seen)) == 250
+    assert seen == list(reversed(existing))
+
+
+def test_filters_combine(
+    client: Http, ann: Session, bob: Session, svc: Services, clock: FakeClock
+) -> None:
+    seed(svc, principal(ann), clock, 3, title="Harbour lights", tags=["sea"])
+    seed(svc, principal(ann), clock, 2, title="Mountain lights", tags=["hills"])
+    seed(svc, principal(bob), clock, 4, title="Harbour boats", tags=["sea"])
+
+    def count(query: str) -> int:
+        return len(client.get(f"/posts?{query}").json["items"])
+
+    assert count("tag=sea") == 7
+    assert count("author=ann") == 5
+    assert count("author=ANN&tag=sea") == 3
+    assert count("q=harbour") == 7
+    assert count("q=HARBOUR&author=bob") == 4
+    assert count("q=lights&tag=hills") == 2
+    assert count("q=harb") == 0  # whole words only
+    assert count("author=nobody") == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=x", "limit"),
+        ("cursor=garbage", "cursor"),
+        ("tag=a%20b", "tag"),
+        ("colour=red", "colour"),
+        ("author[$ne]=x", "author[$ne]"),
+    ],
+)
+def test_bad_feed_queries_are_422(client: Http, query: str, field: str) -> None:
+    reply = client.get(f"/posts?{query}")
+    assert reply.status == 422
+    assert reply.problem["errors"][0]["field"] == field

@@ -1,0 +1,84 @@
+"""Count database operations through a thin wrapper around the client.
+
+pymongo's command monitoring never sees the embedded stand-in, so the count
+is taken one level up: every collection method that talks to the server is
+one operation. The same wrapper works around a real MongoClient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+OPERATIONS = {
+    "find",
+    "find_one",
+    "find_one_and_update",
+    "find_one_and_delete",
+    "find_one_and_replace",
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "delete_one",
+    "delete_many",
+    "aggregate",
+    "count_documents",
+    "distinct",
+    "create_indexes",
+    "bulk_write",
+}
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+
+class CountingCollection:
+    def __init__(self, real: Any, counter: Counter) -> None:
+        self._real = real
+        self._counter = counter
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if name not in OPERATIONS:
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._counter.calls.append((self._real.name, name))
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+class CountingDatabase:
+    def __init__(self, real: Any, counter: Counter) -> None:
+        self._real = real
+        self._counter = counter
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in {"name", "client", "command", "list_collection_names"}:
+            return getattr(self._real, name)
+        return CountingCollection(self._real[name], self._counter)
+
+    def __getitem__(self, name: str) -> CountingCollection:
+        return CountingCollection(self._real[name], self._counter)
+
+
+class CountingClient:
+    def __init__(self, real: Any, counter: Counter) -> None:
+        self._real = real
+        self._counter = counter
+
+    def __getitem__(self, name: str) -> CountingDatabase:
+        return CountingDatabase(self._real[name], self._counter)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
