@@ -17,6 +17,7 @@ Configuration (environment variables, read when gunicorn imports this module):
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 import os
@@ -218,13 +219,9 @@ class Shim:
         """The API Gateway REST (v1) proxy event for this request."""
         multi_headers: dict[str, list[str]] = {}
         for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                name = key[5:]
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                name = key
-            else:
-                continue
-            multi_headers.setdefault(name.replace("_", "-").title(), []).append(value)
+            name = _header_name(key)
+            if name is not None and (value or key.startswith("HTTP_")):
+                multi_headers.setdefault(name, []).append(value)
         headers = {name: values[-1] for name, values in multi_headers.items()}
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         method = environ["REQUEST_METHOD"].upper()
@@ -270,11 +267,7 @@ class Shim:
         return chain[-1]
 
     def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.config.trusted_proxies)
+        return _is_trusted(address, self.config.trusted_proxies)
 
     def _encode_body(self, content_type: str, body: bytes) -> tuple[str | None, bool]:
         if not body:
@@ -290,6 +283,25 @@ class Shim:
     def _is_binary(self, media: str) -> bool:
         kind = media.split("/", 1)[0]
         return bool({media, f"{kind}/*", "*/*"} & self._binary_types)
+
+
+@functools.lru_cache(maxsize=512)
+def _header_name(key: str) -> str | None:
+    """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``; None for what is not a header."""
+    if key.startswith("HTTP_"):
+        key = key[5:]
+    elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return None
+    return key.replace("_", "-").title()
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
 
 
 def _read_body(environ: WSGIEnvironment, declared: str) -> bytes:
@@ -319,17 +331,17 @@ def _deadline(seconds: float) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise RequestTimedOut
-
-    previous = signal.signal(signal.SIGALRM, expire)
+    if signal.getsignal(signal.SIGALRM) is not _expire:
+        signal.signal(signal.SIGALRM, _expire)  # once per process; it acts only when armed
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+
+
+def _expire(signum: int, frame: FrameType | None) -> None:
+    raise RequestTimedOut
 
 
 def create_application(environ: Mapping[str, str] | None = None) -> Shim:

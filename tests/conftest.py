@@ -28,7 +28,7 @@ from chalicelib import services
 from chalicelib.auth.principal import Principal
 from chalicelib.services import Services
 from chalicelib.settings import Settings
-from tests.support import Headers, Http, Reply
+from tests.support import Headers, Http, Reply, call_wsgi
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
@@ -118,14 +118,12 @@ def wsgi_transport(app: Any) -> Callable[..., Reply]:
             key = name.upper().replace("-", "_")
             environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
         setup_testing_defaults(environ)
-        started: list[Any] = []
-        chunks = shim(environ, lambda status, sent, exc_info=None: started.extend((status, sent)))
-        status, sent = started
+        status, sent, payload = call_wsgi(shim, environ)
         merged: dict[str, list[str]] = {}
         for name, value in sent:
             merged.setdefault(name, []).append(value)
         flat = {name: values[0] if len(values) == 1 else values for name, values in merged.items()}
-        return Reply(int(status.split()[0]), Headers(flat), b"".join(chunks))
+        return Reply(status, Headers(flat), payload)
 
     return send
 
