@@ -3,7 +3,8 @@
     make bench                     # or: python -m bench.shim --duration 10 --connections 32
 
 Every target runs under the same gunicorn command (ec2/gunicorn.conf.py, the
-same worker count) on a loopback port, loaded by ``wrk`` for a bounded time.
+same worker count) on a loopback port, loaded by ``wrk`` for a bounded time:
+rounds x targets x duration seconds (about a minute by default).
 Targets: shim ``/health`` >= 0.9x bare WSGI and >= 1.1x Flask. The feed route
 (``/posts?limit=20``) is measured when the app has it; until then the run
 says so and measures ``/openapi.json`` (a larger JSON body) instead.
@@ -19,6 +20,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.shim", description=(__doc__ or "").split("\n")[0]
     )
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per target")
+    parser.add_argument("--duration", type=int, default=3, help="seconds of load per sample")
+    parser.add_argument("--rounds", type=int, default=5, help="samples per target, interleaved")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for every target")
@@ -74,12 +77,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {feed} does not exist yet; measuring /openapi.json in its place")
         targets.append(Target("shim /openapi.json", "ec2.wsgi:application", "/openapi.json"))
 
-    rates: dict[str, float] = {}
+    # Every server stays up for the whole run and the rounds interleave the
+    # targets, so a change in the machine's load hits each of them alike; the
+    # median of the rounds is what counts.
+    samples: dict[str, list[float]] = {t.label: [] for t in targets}
+    with ExitStack() as stack:
+        bases = {}
+        for target in targets:
+            data = stack.enter_context(tempfile.TemporaryDirectory())
+            bases[target.label] = stack.enter_context(serving(target.app, args, data))
+            _load(wrk, bases[target.label] + target.path, args, seconds=1)  # warm-up
+        for _ in range(args.rounds):
+            for target in targets:
+                url = bases[target.label] + target.path
+                samples[target.label].append(_load(wrk, url, args, seconds=args.duration))
+    rates = {label: statistics.median(values) for label, values in samples.items()}
     for target in targets:
-        with tempfile.TemporaryDirectory() as data, serving(target.app, args, data) as base:
-            _load(wrk, base + target.path, args, seconds=1)  # warm-up: imports, first requests
-            rates[target.label] = _load(wrk, base + target.path, args, seconds=args.duration)
-        print(f"{target.label:<28} {rates[target.label]:>10,.0f} req/s", flush=True)
+        runs = ", ".join(f"{v:,.0f}" for v in samples[target.label])
+        print(f"{target.label:<28} {rates[target.label]:>10,.0f} req/s  (rounds: {runs})")
 
     bare, flask, shim = (rates[t.label] for t in targets[:3])
     print()
@@ -87,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"shim /health vs Flask:     {shim / flask:.2f}x  (target >= 1.10x)")
     print(
         f"(gunicorn sync, {args.workers} workers; wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s; {os.cpu_count()} CPUs shared by server and load generator)"
+        f"-d{args.duration}s x {args.rounds} rounds, medians; "
+        f"{os.cpu_count()} CPUs shared by server and load generator)"
     )
     return 0
 
