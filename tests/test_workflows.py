@@ -85,7 +85,9 @@ def test_the_lambda_path_deploys_the_package_smoke_tests_ready_and_rolls_back(
 
 
 def test_the_ec2_path_runs_the_ec2_deploy_script(deploy: dict[str, Any]) -> None:
-    assert "python ec2/deploy.py --stack-name" in script(job_for(deploy, "ec2"))
+    run = script(job_for(deploy, "ec2"))
+    assert "python -m ec2.deploy --bucket" in run
+    assert '--tag "snapboard:stack=$EC2_STACK_NAME"' in run
 
 
 def test_a_manual_run_offers_both_targets_and_the_repository_default(

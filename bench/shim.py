@@ -1,0 +1,159 @@
+"""Requests per second through the EC2 shim, against bare WSGI and Flask, in one run.
+
+    make bench                     # or: python -m bench.shim --duration 10 --connections 32
+
+Every target runs under the same gunicorn command (ec2/gunicorn.conf.py, the
+same worker count) on a loopback port, loaded by ``wrk`` for a bounded time:
+rounds x targets x duration seconds (about a minute by default).
+Targets: shim ``/health`` >= 0.9x bare WSGI and >= 1.1x Flask. The feed route
+(``/posts?limit=20``) is measured when the app has it; until then the run
+says so and measures ``/openapi.json`` (a larger JSON body) instead.
+
+Numbers depend on the machine; only the ratios, measured side by side, mean
+anything. Nothing here is a test: timing never decides whether CI passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "ec2" / "gunicorn.conf.py"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    app: str
+    path: str
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.shim", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("--duration", type=int, default=3, help="seconds of load per sample")
+    parser.add_argument("--rounds", type=int, default=5, help="samples per target, interleaved")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for every target")
+    args = parser.parse_args(argv)
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print(
+            "bench/shim.py needs wrk: `apt-get install -y wrk` (Debian/Ubuntu) "
+            "or `brew install wrk` (macOS).",
+            file=sys.stderr,
+        )
+        return 2
+
+    targets = [
+        Target("bare WSGI /health", "bench.baselines:bare", "/health"),
+        Target("Flask /health", "bench.baselines:flask_app", "/health"),
+        Target("shim /health", "ec2.wsgi:application", "/health"),
+    ]
+    feed = "/posts?limit=20"
+    with tempfile.TemporaryDirectory() as data, serving("ec2.wsgi:application", args, data) as base:
+        has_feed = _status(base + feed) == 200
+    if has_feed:
+        targets.append(Target(f"shim {feed}", "ec2.wsgi:application", feed))
+    else:
+        print(f"note: {feed} does not exist yet; measuring /openapi.json in its place")
+        targets.append(Target("shim /openapi.json", "ec2.wsgi:application", "/openapi.json"))
+
+    # Every server stays up for the whole run and the rounds interleave the
+    # targets, so a change in the machine's load hits each of them alike; the
+    # median of the rounds is what counts.
+    samples: dict[str, list[float]] = {t.label: [] for t in targets}
+    with ExitStack() as stack:
+        bases = {}
+        for target in targets:
+            data = stack.enter_context(tempfile.TemporaryDirectory())
+            bases[target.label] = stack.enter_context(serving(target.app, args, data))
+            _load(wrk, bases[target.label] + target.path, args, seconds=1)  # warm-up
+        for _ in range(args.rounds):
+            for target in targets:
+                url = bases[target.label] + target.path
+                samples[target.label].append(_load(wrk, url, args, seconds=args.duration))
+    rates = {label: statistics.median(values) for label, values in samples.items()}
+    for target in targets:
+        runs = ", ".join(f"{v:,.0f}" for v in samples[target.label])
+        print(f"{target.label:<28} {rates[target.label]:>10,.0f} req/s  (rounds: {runs})")
+
+    bare, flask, shim = (rates[t.label] for t in targets[:3])
+    print()
+    print(f"shim /health vs bare WSGI: {shim / bare:.2f}x  (target >= 0.90x)")
+    print(f"shim /health vs Flask:     {shim / flask:.2f}x  (target >= 1.10x)")
+    print(
+        f"(gunicorn sync, {args.workers} workers; wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.duration}s x {args.rounds} rounds, medians; "
+        f"{os.cpu_count()} CPUs shared by server and load generator)"
+    )
+    return 0
+
+
+@contextmanager
+def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[str]:
+    """One gunicorn, with the production config, on a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
+    env["DATA_DIR"] = data_dir
+    command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(args.workers), "--worker-class", "sync", app]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while _status(base + "/health") is None:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not start for {app}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def _load(wrk: str, url: str, args: argparse.Namespace, *, seconds: int) -> float:
+    command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise SystemExit(f"{url} answered errors under load:\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise SystemExit(f"could not read wrk's output:\n{output}")
+    return float(match.group(1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

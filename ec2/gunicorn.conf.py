@@ -1,0 +1,100 @@
+"""gunicorn settings for the EC2 runtime.
+
+    gunicorn -c ec2/gunicorn.conf.py ec2.wsgi:application
+
+Command-line flags override these (``make serve`` passes ``--bind``). The
+environment tunes them on a host without editing the file:
+``GUNICORN_BIND``, ``WEB_CONCURRENCY`` (workers), ``GUNICORN_WORKER_CLASS``
+and ``GUNICORN_THREADS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+from gunicorn import glogging
+
+_CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
+# The shim interrupts a request at the Lambda timeout; gunicorn kills a worker
+# that stays silent a little longer (a hang in C code no signal can break).
+_LAMBDA_TIMEOUT = int(json.loads(_CHALICE_CONFIG.read_text())["stages"]["prod"]["lambda_timeout"])
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: one request per process, so the shim's timeout signal reaches
+# the request, and a slow request cannot starve others sharing its process.
+# The request work is mostly waiting on MongoDB, so twice the cores plus one;
+# but the embedded stand-in (no MONGODB_URI) lives in a worker's memory, and
+# two workers would be two databases, so it gets one.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+_default_workers = multiprocessing.cpu_count() * 2 + 1 if os.environ.get("MONGODB_URI") else 1
+workers = int(os.environ.get("WEB_CONCURRENCY", _default_workers))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+
+timeout = _LAMBDA_TIMEOUT + 5
+# On SIGTERM (systemctl stop/restart) in-flight requests get a full Lambda timeout to finish.
+graceful_timeout = _LAMBDA_TIMEOUT + 5
+keepalive = 5
+# Recycle workers now and then, so a slow leak never becomes an outage.
+max_requests = 10_000
+max_requests_jitter = 1_000
+# Request-line and header limits well above what browsers send, far below abuse.
+limit_request_line = 8190
+limit_request_fields = 100
+# nginx on the same host sets X-Forwarded-Proto; believe nobody else.
+forwarded_allow_ips = "127.0.0.1,::1"
+# Heartbeat files in memory: a slow or read-only disk must not look like a hung worker.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+proc_name = "snapboard"
+
+
+class JsonAccessLogger(glogging.Logger):  # type: ignore[misc]
+    """One JSON object per request: journald and CloudWatch index every field.
+
+    No query string, no request headers beyond the user agent: tokens travel
+    in both and must not reach the logs.
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "logger": "gunicorn.access",
+            "remote_addr": atoms["h"],
+            "method": atoms["m"],
+            "path": atoms["U"],
+            "status": int(atoms["s"]),
+            "bytes": atoms["B"],
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "request_id": atoms.get("{x-request-id}o"),
+            "user_agent": atoms["a"],
+        }
+        self.access_log.info(json.dumps(entry, ensure_ascii=False))
+
+
+logger_class = JsonAccessLogger
+
+
+def post_worker_init(worker: Any) -> None:
+    """With the embedded stand-in, load the demo data set into the worker's database.
+
+    The stand-in starts empty in every worker process, so, as ``make run`` does,
+    the worker fills it before serving and the feed is never empty. A host with
+    ``MONGODB_URI`` (every real deployment) loads nothing.
+    """
+    if os.environ.get("MONGODB_URI"):
+        return
+    from chalicelib import demo, services
+
+    seeded = demo.seed(services.current())
+    worker.log.info(f"demo data loaded: {seeded.users} people, {seeded.posts} posts")

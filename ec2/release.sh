@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Activate one release on this host; roll back if it does not come up ready.
+#
+#   RELEASE=20250101T120000Z-abc1234 ARTIFACT=/tmp/release.tar.gz bash ec2/release.sh
+#
+# Unpacks ARTIFACT into $SNAPBOARD_ROOT/releases/$RELEASE, installs its pinned
+# dependencies there, points the `current` symlink at it, restarts the service
+# and waits for /ready. On failure `current` goes back to the previous release,
+# the service restarts on it, and the script exits non-zero. Keeps the newest
+# $KEEP releases. ec2/deploy.py runs this through SSM; the instance's first
+# boot runs it too. The host commands are variables so tests can stand in for
+# systemd and the network.
+set -euo pipefail
+
+: "${RELEASE:?RELEASE (the release id) is required}"
+: "${ARTIFACT:?ARTIFACT (the path of the release tarball) is required}"
+ROOT=${SNAPBOARD_ROOT:-/opt/snapboard}
+KEEP=${KEEP:-5}
+PYTHON=${PYTHON:-python3.11}
+INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input -r requirements-ec2.txt'}
+RESTART_CMD=${RESTART_CMD:-restart_services}
+HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
+HEALTH_TRIES=${HEALTH_TRIES:-30}
+HEALTH_INTERVAL=${HEALTH_INTERVAL:-1}
+
+releases="$ROOT/releases"
+new="$releases/$RELEASE"
+
+log() { echo "release $RELEASE: $*" >&2; }
+
+restart_services() {
+  local unit=$ROOT/current/ec2
+  install -m 0644 "$unit/snapboard.service" "$unit/snapboard-sweep.service" \
+    "$unit/snapboard-sweep.timer" /etc/systemd/system/
+  install -m 0644 "$unit/nginx.conf" /etc/nginx/conf.d/snapboard.conf
+  install -m 0644 "$unit/nginx-proxy.conf" /etc/nginx/snapboard-proxy.conf
+  systemctl daemon-reload
+  systemctl enable --quiet snapboard.service snapboard-sweep.timer
+  systemctl restart snapboard.service
+  systemctl start snapboard-sweep.timer
+  nginx -t -q && systemctl reload-or-restart nginx
+}
+
+point_current_at() {
+  # A new link renamed over the old one: `current` is never missing, not even for an instant.
+  ln -sfn "$1" "$ROOT/current.next"
+  mv -T "$ROOT/current.next" "$ROOT/current"
+}
+
+healthy() {
+  local try
+  for ((try = 1; try <= HEALTH_TRIES; try++)); do
+    if (eval "$HEALTH_CMD") >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep "$HEALTH_INTERVAL"
+  done
+  return 1
+}
+
+if [ -e "$new" ]; then
+  log "already exists; refusing to overwrite it"
+  exit 1
+fi
+mkdir -p "$releases"
+previous=$(readlink "$ROOT/current" || true)
+
+log "unpacking into $new"
+mkdir "$new"
+# In place, not renamed afterwards: a virtualenv records its own absolute path.
+if ! (tar -xzf "$ARTIFACT" -C "$new" && cd "$new" && eval "$INSTALL_CMD"); then
+  log "could not unpack or install; current is untouched"
+  rm -rf "$new"
+  exit 1
+fi
+
+log "switching current from ${previous:-nothing}"
+point_current_at "$new"
+if (eval "$RESTART_CMD") && healthy; then
+  log "ready"
+else
+  log "not ready; rolling back to ${previous:-nothing}"
+  if [ -n "$previous" ]; then
+    point_current_at "$previous"
+    (eval "$RESTART_CMD") || log "restarting the previous release failed too"
+  else
+    rm -f "$ROOT/current"
+  fi
+  rm -rf "$new"
+  exit 1
+fi
+
+# Oldest first (ids start with a UTC timestamp); never the one just activated.
+mapfile -t all < <(find "$releases" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
+for ((i = 0; i < ${#all[@]} - KEEP; i++)); do
+  if [ "$releases/${all[i]}" != "$new" ]; then
+    log "removing old release ${all[i]}"
+    rm -rf "${releases:?}/${all[i]}"
+  fi
+done

@@ -1,0 +1,192 @@
+"""ec2/deploy.py's orchestration against moto's S3, SSM and EC2."""
+
+from __future__ import annotations
+
+import io
+import shlex
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ec2 import deploy
+from tests.conftest import ROOT
+
+BUCKET = "snapboard-artifacts"
+TAG = "snapboard:stack=snapboard"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        clients = {
+            name: boto3.client(name, region_name="eu-west-1") for name in ("s3", "ssm", "ec2")
+        }
+        clients["s3"].create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        yield clients
+
+
+def launch(ec2: Any, tags: dict[str, str]) -> str:
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    reservation = ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            }
+        ],
+    )
+    return str(reservation["Instances"][0]["InstanceId"])
+
+
+def run(aws: dict[str, Any], **kwargs: Any) -> int:
+    return deploy.deploy(
+        s3=aws["s3"],
+        ssm=aws["ssm"],
+        ec2=aws["ec2"],
+        bucket=BUCKET,
+        tag=TAG,
+        keep=4,
+        release="20250101T000000Z-abc1234",
+        sleep=lambda seconds: None,
+        **kwargs,
+    )
+
+
+def test_the_artifact_holds_what_a_host_runs_and_nothing_else() -> None:
+    with tarfile.open(fileobj=io.BytesIO(deploy.build_artifact())) as tar:
+        names = set(tar.getnames())
+    for needed in ("app.py", "chalicelib/routing.py", "ec2/wsgi.py", "ec2/release.sh"):
+        assert needed in names
+    assert {".chalice/config.json", "requirements.txt", "requirements-ec2.txt"} <= names
+    assert not [n for n in names if n.startswith(("tests", ".venv", "frontend", "bench"))]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert "requirements-dev.txt" not in names
+
+
+def test_a_release_is_uploaded_run_on_the_tagged_hosts_and_marked_current(
+    aws: dict[str, Any],
+) -> None:
+    web_a = launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    web_b = launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    launch(aws["ec2"], {"snapboard:stack": "someone-else"})
+    stopped = launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    aws["ec2"].stop_instances(InstanceIds=[stopped])
+
+    aws["ssm"] = Recorder(aws["ssm"])
+
+    assert run(aws) == 0
+
+    key = "releases/20250101T000000Z-abc1234.tar.gz"
+    uploaded = aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(uploaded)) as tar:
+        assert "ec2/release.sh" in tar.getnames()
+    current = aws["s3"].get_object(Bucket=BUCKET, Key=deploy.CURRENT_KEY)["Body"].read()
+    assert current.decode() == key
+
+    # moto's list_commands adds every instance it knows, so read what was sent.
+    [sent] = aws["ssm"].sent
+    assert sent["DocumentName"] == "AWS-RunShellScript"
+    assert sorted(sent["InstanceIds"]) == sorted([web_a, web_b])
+    script = "\n".join(sent["Parameters"]["commands"])
+    assert f"s3://{BUCKET}/{key}" in script
+    assert "RELEASE=20250101T000000Z-abc1234" in script
+    assert "KEEP=4" in script
+
+
+class Recorder:
+    """moto's SSM client, keeping the arguments of each send_command."""
+
+    def __init__(self, ssm: Any) -> None:
+        self._ssm = ssm
+        self.sent: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ssm, name)
+
+    def send_command(self, **kwargs: Any) -> Any:
+        self.sent.append(kwargs)
+        return self._ssm.send_command(**kwargs)
+
+
+class FailingHost(Recorder):
+    """moto's SSM, except that one host reports the release script failing."""
+
+    def __init__(self, ssm: Any, failing: str) -> None:
+        super().__init__(ssm)
+        self._failing = failing
+
+    def get_command_invocation(self, **kwargs: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self._ssm.get_command_invocation(**kwargs)
+        if kwargs["InstanceId"] == self._failing:
+            answer = {**answer, "Status": "Failed", "StandardErrorContent": "not ready"}
+        return answer
+
+
+def test_a_failed_host_fails_the_deploy_and_the_release_is_not_marked_current(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    broken = launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    aws["ssm"] = FailingHost(aws["ssm"], broken)
+
+    assert run(aws) == 1
+
+    assert f"{broken}: Failed" in capsys.readouterr().out
+    listed = aws["s3"].list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    assert deploy.CURRENT_KEY not in [item["Key"] for item in listed]
+
+
+def test_no_tagged_host_is_an_error_before_anything_is_uploaded(aws: dict[str, Any]) -> None:
+    assert run(aws) == 1
+    assert aws["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_the_remote_commands_run_the_release_script_from_the_artifact(tmp_path: Path) -> None:
+    # Replace the download with a copy, then run the commands as the host would.
+    artifact = tmp_path / "artifact.tar.gz"
+    artifact.write_bytes(deploy.build_artifact())
+    commands = deploy.remote_commands(bucket=BUCKET, key="k", release="r1", keep=2)
+    assert commands[1].startswith("aws s3 cp")
+    script = "\n".join([commands[0], *commands[2:]]).replace(
+        shlex.quote("/tmp/snapboard-r1.tar.gz"),  # noqa: S108 (the path the host uses)
+        shlex.quote(str(artifact)),
+    )
+    result = subprocess.run(
+        ["/bin/bash", "-c", script],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SNAPBOARD_ROOT": str(tmp_path / "srv"),
+            "INSTALL_CMD": "true",
+            "RESTART_CMD": "true",
+            "HEALTH_CMD": "test -f app.py || test -f $SNAPBOARD_ROOT/current/app.py",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "srv" / "current" / "ec2" / "wsgi.py").exists()
+    assert not artifact.exists(), "the downloaded artifact is removed"
+
+
+def test_release_ids_sort_by_time_and_name_the_commit() -> None:
+    import datetime as dt
+
+    early = deploy.release_id(ROOT, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    late = deploy.release_id(ROOT, dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
+    assert early < late
+    assert early.startswith("20250101T000000Z-")

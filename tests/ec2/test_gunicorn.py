@@ -1,0 +1,156 @@
+"""The shim under a real gunicorn on a random loopback port, as `make serve` runs it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONFIG = ROOT / "ec2" / "gunicorn.conf.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _request(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, data=body or None, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@contextmanager
+def gunicorn(app: str, *flags: str, data_dir: Path, log: Path) -> Iterator[str]:
+    """Start gunicorn with our config on a free loopback port; stop it afterwards."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
+    env["DATA_DIR"] = str(data_dir)
+    command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)]
+    command += ["--bind", f"127.0.0.1:{port}", *flags, app]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _request(f"{base}/health")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("gunicorn")
+    log = tmp / "gunicorn.log"
+    with gunicorn("ec2.wsgi:application", data_dir=tmp / "data", log=log) as base:
+        yield base, log
+
+
+def test_gunicorn_serves_health_and_ready_on_the_embedded_defaults(
+    served: tuple[str, Path],
+) -> None:
+    base, _ = served
+    status, headers, body = _request(f"{base}/health", headers={"X-Request-Id": "smoke-1"})
+    assert (status, body) == (200, {"status": "ok"})
+    assert headers["X-Request-Id"] == "smoke-1"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, _, body = _request(f"{base}/ready")
+    assert (status, body["status"]) == (200, "ready")
+
+
+@pytest.mark.parametrize("path", ["/no-such-thing", "/no/such/thing/at/all"])
+def test_gunicorn_answers_unknown_paths_of_any_depth_with_a_404_problem(
+    served: tuple[str, Path], path: str
+) -> None:
+    status, headers, body = _request(f"{served[0]}{path}")
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["code"] == "not_found"
+
+
+def test_gunicorn_refuses_a_body_over_six_mib_before_it_arrives(served: tuple[str, Path]) -> None:
+    host, port = served[0].removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        # Headers only: the answer must come without the server waiting for the body.
+        connection.putrequest("POST", "/health")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(6 * 1024 * 1024 + 1))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(response.read())["code"] == "payload_too_large"
+    finally:
+        connection.close()
+
+
+def test_gunicorn_writes_one_json_access_line_per_request(served: tuple[str, Path]) -> None:
+    base, log = served
+    _request(f"{base}/health?token=secret-in-query", headers={"X-Request-Id": "logged-1"})
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [
+            json.loads(line)
+            for line in log.read_text().splitlines()
+            if line.startswith("{") and '"gunicorn.access"' in line
+        ]
+        mine = [entry for entry in lines if entry["request_id"] == "logged-1"]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(mine) == 1
+    assert (mine[0]["method"], mine[0]["path"], mine[0]["status"]) == ("GET", "/health", 200)
+    assert "secret-in-query" not in log.read_text()
+
+
+def _concurrent(base: str, count: int) -> list[dict[str, Any]]:
+    def call(n: int) -> dict[str, Any]:
+        return _request(f"{base}/echo", headers={"X-Probe": str(n)})[2]  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(call, range(count)))
+
+
+def test_concurrent_requests_under_gthread_each_see_their_own_request_and_context(
+    tmp_path: Path,
+) -> None:
+    flags = ("--worker-class", "gthread", "--threads", "8", "--workers", "1")
+    with gunicorn(
+        "tests.ec2.probe:application", *flags, data_dir=tmp_path, log=tmp_path / "log"
+    ) as base:
+        answers = _concurrent(base, 64)
+    assert [a["probe"] for a in answers] == [str(n) for n in range(64)]
+    assert [a["event"]["headers"]["X-Probe"] for a in answers] == [str(n) for n in range(64)]
+    assert len({a["request_id"] for a in answers}) == 64
+    assert all(a["request_id"] == a["event"]["requestContext"]["requestId"] for a in answers)

@@ -1,0 +1,114 @@
+"""ec2/release.sh, run for real in a temporary directory with systemd and curl faked."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPT = ROOT / "ec2" / "release.sh"
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def artifact(tmp_path: Path, name: str, *, healthy: bool) -> Path:
+    """A release tarball; the fake health check passes when it holds a HEALTHY file."""
+    path = tmp_path / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        files = {"app.py": b"# app\n", "VERSION": name.encode()}
+        if healthy:
+            files["HEALTHY"] = b""
+        for file_name, data in files.items():
+            info = tarfile.TarInfo(file_name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def release(
+    tmp_path: Path, name: str, *, healthy: bool = True, keep: int = 3
+) -> subprocess.CompletedProcess[str]:
+    root = tmp_path / "srv"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "RELEASE": name,
+        "ARTIFACT": str(artifact(tmp_path, name, healthy=healthy)),
+        "SNAPBOARD_ROOT": str(root),
+        "KEEP": str(keep),
+        "INSTALL_CMD": "touch INSTALLED",
+        "RESTART_CMD": f'echo "$(cat {root}/current/VERSION)" >> {tmp_path}/restarts',
+        "HEALTH_CMD": f"test -e {root}/current/HEALTHY",
+        "HEALTH_TRIES": "2",
+        "HEALTH_INTERVAL": "0",
+    }
+    return subprocess.run([BASH, str(SCRIPT)], env=env, capture_output=True, text=True, check=False)
+
+
+def current(tmp_path: Path) -> str:
+    return (tmp_path / "srv" / "current" / "VERSION").read_text()
+
+
+def restarts(tmp_path: Path) -> list[str]:
+    return (tmp_path / "restarts").read_text().split()
+
+
+def test_a_healthy_release_becomes_current_after_its_dependencies_install(tmp_path: Path) -> None:
+    result = release(tmp_path, "20250101T000000Z-aaaaaaa")
+    assert result.returncode == 0, result.stderr
+    assert current(tmp_path) == "20250101T000000Z-aaaaaaa"
+    assert (tmp_path / "srv" / "current" / "INSTALLED").exists()
+    assert (tmp_path / "srv" / "current").resolve().parent == tmp_path / "srv" / "releases"
+    assert restarts(tmp_path) == ["20250101T000000Z-aaaaaaa"]
+
+
+def test_an_unhealthy_release_rolls_back_and_fails(tmp_path: Path) -> None:
+    assert release(tmp_path, "20250101T000000Z-good000").returncode == 0
+    result = release(tmp_path, "20250102T000000Z-bad0000", healthy=False)
+    assert result.returncode != 0
+    assert "rolling back" in result.stderr
+    assert current(tmp_path) == "20250101T000000Z-good000"
+    assert not (tmp_path / "srv" / "releases" / "20250102T000000Z-bad0000").exists()
+    # Restarted on the bad one, then again on the good one.
+    assert restarts(tmp_path) == [
+        "20250101T000000Z-good000",
+        "20250102T000000Z-bad0000",
+        "20250101T000000Z-good000",
+    ]
+
+
+def test_a_first_release_that_fails_leaves_no_current(tmp_path: Path) -> None:
+    result = release(tmp_path, "20250101T000000Z-bad0000", healthy=False)
+    assert result.returncode != 0
+    assert not (tmp_path / "srv" / "current").exists()
+
+
+def test_only_the_newest_releases_are_kept(tmp_path: Path) -> None:
+    names = [f"2025010{day}T000000Z-abcdef{day}" for day in range(1, 6)]
+    for name in names:
+        assert release(tmp_path, name, keep=3).returncode == 0
+    kept = sorted(p.name for p in (tmp_path / "srv" / "releases").iterdir())
+    assert kept == names[-3:]
+    assert current(tmp_path) == names[-1]
+
+
+def test_an_existing_release_is_never_overwritten(tmp_path: Path) -> None:
+    assert release(tmp_path, "20250101T000000Z-aaaaaaa").returncode == 0
+    again = release(tmp_path, "20250101T000000Z-aaaaaaa")
+    assert again.returncode != 0
+    assert "refusing" in again.stderr
+
+
+@pytest.mark.parametrize("missing", ["RELEASE", "ARTIFACT"])
+def test_the_script_names_a_missing_input(tmp_path: Path, missing: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "RELEASE": "r", "ARTIFACT": "/nope"}
+    del env[missing]
+    result = subprocess.run(
+        [BASH, str(SCRIPT)], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert missing in result.stderr
