@@ -25,7 +25,8 @@ install: $(STAMP) ## create .venv and install the pinned dependencies
 run: $(STAMP) ## serve the API on 127.0.0.1:$PORT (default 8000) with the embedded defaults
 	@# The embedded database starts empty, so files from an earlier run would be orphans.
 	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
-	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT)
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT)
 
 seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
 	$(BIN)/python -m chalicelib.manage seed
@@ -98,5 +99,6 @@ package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM templat
 
 serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT
 	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
-	$(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
 
