@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             data = stack.enter_context(tempfile.TemporaryDirectory())
             bases[target.label] = stack.enter_context(serving(target.app, args, data))
-            _load(wrk, bases[target.label] + target.path, args, seconds=1)  # warm-up
+            # Warm-up, long enough for the shim's workers to load the demo data set
+            # (gunicorn's post_worker_init with the embedded stand-in) before any sample.
+            _load(wrk, bases[target.label] + target.path, args, seconds=5)
         for _ in range(args.rounds):
             for target in targets:
                 url = bases[target.label] + target.path
