@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
-from datetime import datetime
 
 from chalicelib import errors
 from chalicelib.auth.principal import Principal
 from chalicelib.images import service as images
 from chalicelib.logs import get_logger
+from chalicelib.pagination import decode_cursor, encode_cursor
 from chalicelib.posts import repository as posts
 from chalicelib.posts.models import AuthorSummary, PostCreate, PostPublic, PostQuery, PostUpdate
 from chalicelib.posts.repository import PostRecord
@@ -51,7 +48,7 @@ def list_posts(
     )
     more = len(page) > query.limit
     page = page[: query.limit]
-    next_cursor = encode_cursor(page[-1]) if more else None
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return render(services=services, records=page, known_authors=known_authors), next_cursor
 
 
@@ -202,23 +199,3 @@ def _editable(services: Services, editor: Principal, post_id: str) -> PostRecord
     if record.author_id != editor.id and not editor.is_admin:
         raise errors.Forbidden("Only the author or an administrator may change this post.")
     return record
-
-
-# ------------------------------------------------------------------- cursors
-
-
-def encode_cursor(record: PostRecord) -> str:
-    raw = json.dumps([record.created_at.isoformat(), record.id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, post_id = json.loads(base64.urlsafe_b64decode(padded))
-        moment = datetime.fromisoformat(created)
-        if not isinstance(post_id, str) or moment.tzinfo is None:
-            raise ValueError("not ours")
-        return moment, post_id
-    except (ValueError, TypeError, binascii.Error):
-        raise errors.InvalidInput.field("cursor", "is not a cursor this API returned") from None

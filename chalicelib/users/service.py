@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime
-
 from chalicelib import errors
 from chalicelib.auth import sessions
 from chalicelib.auth.principal import Principal
 from chalicelib.logs import get_logger
+from chalicelib.pagination import decode_cursor, encode_cursor
 from chalicelib.services import Services
 from chalicelib.users import repository as users
 from chalicelib.users.models import AdminUserUpdate, ProfileUpdate
@@ -55,7 +51,7 @@ def list_users(
     page = users.list_page(db=services.db, limit=limit + 1, after=after)
     more = len(page) > limit
     page = page[:limit]
-    return page, (encode_cursor(page[-1]) if more else None)
+    return page, (encode_cursor(page[-1].created_at, page[-1].id) if more else None)
 
 
 def admin_update(
@@ -103,17 +99,3 @@ def promote(*, services: Services, email: str) -> UserRecord:
     )
     assert updated is not None
     return updated
-
-
-def encode_cursor(user: UserRecord) -> str:
-    raw = json.dumps([user.created_at.isoformat(), user.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, user_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), str(user_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise errors.InvalidInput.field("cursor", "is not a cursor this API returned") from None

@@ -10,15 +10,20 @@ from chalicelib.services import Services
 from tests.accounts import PASSWORD
 
 
-def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services) -> None:
+def signed_in(svc: Services) -> service.Issued:
+    """Ann, registered and logged in through the service."""
     service.register(
         services=svc,
         data=RegisterIn(email="ann@example.com", username="ann", password=PASSWORD),
         client_ip="203.0.113.9",
     )
-    issued = service.login(
+    return service.login(
         services=svc, email="ann@example.com", password=PASSWORD, client_ip="203.0.113.9"
     )
+
+
+def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services) -> None:
+    issued = signed_in(svc)
     assert issued.refresh_token is not None
     results: list[service.Issued] = []
     barrier = threading.Barrier(4)
@@ -41,14 +46,7 @@ def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services
 
 
 def test_a_refresh_token_is_stored_only_as_its_sha256(svc: Services) -> None:
-    service.register(
-        services=svc,
-        data=RegisterIn(email="ann@example.com", username="ann", password=PASSWORD),
-        client_ip="203.0.113.9",
-    )
-    issued = service.login(
-        services=svc, email="ann@example.com", password=PASSWORD, client_ip="203.0.113.9"
-    )
+    issued = signed_in(svc)
     assert issued.refresh_token is not None
     [doc] = svc.db.sessions.find()
     assert doc["token_hash"] == tokens.digest(issued.refresh_token)

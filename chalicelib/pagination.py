@@ -1,0 +1,33 @@
+"""Opaque keyset cursors: ``(created_at, id)`` of the last item of a page.
+
+Lists are ordered newest first on ``(created_at, _id)``; a cursor says where
+the previous page ended, so the next query starts strictly after it. Unlike
+skip/offset, a walk stays correct while new items arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from chalicelib import errors
+
+
+def encode_cursor(created_at: datetime, item_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), item_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor names; a 422 on ``cursor`` for anything we did not issue."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, item_id = json.loads(base64.urlsafe_b64decode(padded))
+        moment = datetime.fromisoformat(created)
+        if not isinstance(item_id, str) or moment.tzinfo is None:
+            raise ValueError("not a cursor of ours")
+        return moment, item_id
+    except (ValueError, TypeError, binascii.Error):
+        raise errors.InvalidInput.field("cursor", "is not a cursor this API returned") from None
