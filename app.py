@@ -27,9 +27,10 @@ app.include(admin_router)
 app.include(posts_router)
 app.include(images_router)
 app.install_fallbacks()
-# Chalice treats only these bodies as bytes (base64 through API Gateway); it
-# knows neither multipart uploads nor WebP/AVIF by default.
-app.api.binary_types.extend(jobs.BINARY_TYPES)
+# The bodies API Gateway passes as bytes (base64): uploads and media. Chalice's
+# defaults (audio, video, archives) know neither multipart nor WebP/AVIF, and every
+# request is matched against the whole list, so it holds exactly what we serve.
+app.api.binary_types = list(jobs.BINARY_TYPES)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -7,8 +7,8 @@ raises: Chalice would turn an exception here into its own 500 body.
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 
 from chalice.app import Request, Response
@@ -69,7 +69,7 @@ def _request_id(request: Request) -> str:
     supplied: str | None = request.headers.get(REQUEST_ID_HEADER.lower())
     if supplied and _SANE_REQUEST_ID.match(supplied):
         return supplied
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
