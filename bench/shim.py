@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         Target("shim /health", "ec2.wsgi:application", "/health"),
     ]
     feed = "/posts?limit=20"
-    with tempfile.TemporaryDirectory() as data, serving("ec2.wsgi:application", args, data) as base:
-        has_feed = _status(base + feed) == 200
+    with tempfile.TemporaryDirectory() as data, serving("ec2.wsgi:application", args, data) as srv:
+        has_feed = _status(srv.base + feed) == 200
     if has_feed:
         targets.append(Target(f"shim {feed}", "ec2.wsgi:application", feed))
     else:
@@ -79,29 +79,49 @@ def main(argv: list[str] | None = None) -> int:
 
     # Every server stays up for the whole run and the rounds interleave the
     # targets, so a change in the machine's load hits each of them alike; the
-    # median of the rounds is what counts.
+    # median of the rounds is what counts. Besides requests per second, the
+    # workers' CPU time per request is read from /proc: on a shared machine
+    # throughput swings with what else runs, CPU spent per request much less.
     samples: dict[str, list[float]] = {t.label: [] for t in targets}
+    cpu: dict[str, list[float]] = {t.label: [] for t in targets}
     with ExitStack() as stack:
-        bases = {}
+        servers: dict[str, Server] = {}
         for target in targets:
             data = stack.enter_context(tempfile.TemporaryDirectory())
-            bases[target.label] = stack.enter_context(serving(target.app, args, data))
+            servers[target.label] = stack.enter_context(serving(target.app, args, data))
             # Warm-up, long enough for the shim's workers to load the demo data set
             # (gunicorn's post_worker_init with the embedded stand-in) before any sample.
-            _load(wrk, bases[target.label] + target.path, args, seconds=5)
+            _load(wrk, servers[target.label].base + target.path, args, seconds=5)
         for _ in range(args.rounds):
             for target in targets:
-                url = bases[target.label] + target.path
-                samples[target.label].append(_load(wrk, url, args, seconds=args.duration))
+                server = servers[target.label]
+                before = server.cpu_seconds()
+                rate, count = _load_counted(
+                    wrk, server.base + target.path, args, seconds=args.duration
+                )
+                cpu[target.label].append((server.cpu_seconds() - before) / count * 1e6)
+                samples[target.label].append(rate)
     rates = {label: statistics.median(values) for label, values in samples.items()}
+    cost = {label: statistics.median(values) for label, values in cpu.items()}
     for target in targets:
         runs = ", ".join(f"{v:,.0f}" for v in samples[target.label])
-        print(f"{target.label:<28} {rates[target.label]:>10,.0f} req/s  (rounds: {runs})")
+        print(
+            f"{target.label:<28} {rates[target.label]:>8,.0f} req/s  "
+            f"{cost[target.label]:>7.0f} us CPU/request  (rounds: {runs})"
+        )
 
-    bare, flask, shim = (rates[t.label] for t in targets[:3])
+    bare, flask, shim = (t.label for t in targets[:3])
     print()
-    print(f"shim /health vs bare WSGI: {shim / bare:.2f}x  (target >= 0.90x)")
-    print(f"shim /health vs Flask:     {shim / flask:.2f}x  (target >= 1.10x)")
+    print(
+        "shim /health vs bare WSGI: "
+        f"{rates[shim] / rates[bare]:.2f}x by req/s, {cost[bare] / cost[shim]:.2f}x by CPU "
+        "(target >= 0.90x)"
+    )
+    print(
+        "shim /health vs Flask:     "
+        f"{rates[shim] / rates[flask]:.2f}x by req/s, {cost[flask] / cost[shim]:.2f}x by CPU "
+        "(target >= 1.10x)"
+    )
     print(
         f"(gunicorn sync, {args.workers} workers; wrk -t{args.threads} -c{args.connections} "
         f"-d{args.duration}s x {args.rounds} rounds, medians; "
@@ -110,8 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server's worker processes so far (Linux /proc)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        total = 0
+        for child in children:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[str]:
+def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[Server]:
     """One gunicorn, with the production config, on a free loopback port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -119,7 +154,9 @@ def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
     env["DATA_DIR"] = data_dir
     command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(args.workers), "--worker-class", "sync", app]
+    # No worker recycling during a run: a restart would move CPU to a new process.
+    command += ["--workers", str(args.workers), "--worker-class", "sync", "--max-requests", "0"]
+    command += [app]
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -130,7 +167,7 @@ def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start for {app}")
             time.sleep(0.1)
-        yield base
+        yield Server(base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -147,14 +184,23 @@ def _status(url: str) -> int | None:
 
 
 def _load(wrk: str, url: str, args: argparse.Namespace, *, seconds: int) -> float:
+    rate, _ = _load_counted(wrk, url, args, seconds=seconds)
+    return rate
+
+
+def _load_counted(
+    wrk: str, url: str, args: argparse.Namespace, *, seconds: int
+) -> tuple[float, int]:
+    """Requests per second and the number of requests wrk completed."""
     command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx or 3xx responses", output):
         raise SystemExit(f"{url} answered errors under load:\n{output}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match is None:
+    count = re.search(r"(\d+) requests in", output)
+    if match is None or count is None:
         raise SystemExit(f"could not read wrk's output:\n{output}")
-    return float(match.group(1))
+    return float(match.group(1)), int(count.group(1))
 
 
 if __name__ == "__main__":
