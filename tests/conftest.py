@@ -70,8 +70,12 @@ def db_name(mongo_client: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings], db_name: str) -> Settings:
-    return make_settings({"MONGODB_DB": db_name})
+def settings(make_settings: Callable[..., Settings], db_name: str, mongo_client: Any) -> Settings:
+    env = {"MONGODB_DB": db_name}
+    if REAL_MONGODB_URI and not isinstance(mongo_client, mongomock.MongoClient):
+        # The settings say what the client is: code that asks (text search) takes the real path.
+        env["MONGODB_URI"] = REAL_MONGODB_URI
+    return make_settings(env)
 
 
 # argon2's cheapest parameters: tests hash hundreds of passwords.
