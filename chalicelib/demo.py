@@ -50,14 +50,15 @@ def seed(services: Services, *, posts_count: int = POSTS, rng_seed: int = 7) -> 
     if services.settings.stage == "prod":
         raise errors.Forbidden("The demo data set is never loaded into production.")
     rng = random.Random(rng_seed)  # noqa: S311 (demo content, not security)
-    start = services.clock() - timedelta(days=posts_count // 4 + 1)
-    moments = iter(start + timedelta(hours=6 * n + rng.randint(0, 300) / 60) for n in range(10_000))
+    # Posts spread over the past weeks, oldest first; the last is about an hour old.
+    now = services.clock()
+    moment = [now - timedelta(hours=6 * posts_count + 1)]
     seeding = Services(
         services.settings,
         mongo_client=services.mongo_client,
         image_store=services.image_store,
         password_hasher=services.password_hasher,
-        clock=lambda: next(moments),
+        clock=lambda: moment[0],
     )
     from chalicelib.images import service as images
 
@@ -68,6 +69,7 @@ def seed(services: Services, *, posts_count: int = POSTS, rng_seed: int = 7) -> 
         images.set_avatar(services=seeding, user=person, image_id=avatar.id)
         image_count += 1
     for n in range(posts_count):
+        moment[0] = now - timedelta(hours=6 * (posts_count - n), minutes=rng.randint(0, 300))
         author = rng.choice(people)
         gallery = [
             images.upload(

@@ -1,0 +1,54 @@
+"""The demo data set `make run` loads: believable, in the past, fully attached."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import demo, errors
+from chalicelib.services import Services
+from chalicelib.settings import Settings
+from tests.support import FakeClock
+
+
+def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
+    svc: Services, clock: FakeClock
+) -> None:
+    seeded = demo.seed(svc, posts_count=8)
+    assert (seeded.users, seeded.posts) == (4, 8)
+    posts = list(svc.db.posts.find())
+    assert len(posts) == 8
+    assert all(post["created_at"] < clock.now for post in posts)
+    assert all(post["image_ids"] for post in posts)
+    statuses = {image["status"] for image in svc.db.images.find()}
+    assert statuses == {"attached"}
+    assert svc.db.images.count_documents({}) == seeded.images
+    assert (
+        svc.db.users.count_documents({"email_verified": True, "avatar_image_id": {"$ne": None}})
+        == 4
+    )
+
+
+def test_the_newest_demo_post_heads_the_feed_below_anything_new(svc: Services) -> None:
+    demo.seed(svc, posts_count=4)
+    newest = max(post["created_at"] for post in svc.db.posts.find())
+    assert newest < svc.clock()
+
+
+def test_production_never_gets_demo_data(svc: Services) -> None:
+    prod = Services(
+        Settings.model_construct(**{**svc.settings.model_dump(), "stage": "prod"}),
+        mongo_client=svc.mongo_client,
+    )
+    with pytest.raises(errors.Forbidden):
+        demo.seed(prod)
+
+
+def test_make_seed_refuses_the_embedded_database(
+    svc: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib import manage
+
+    if not svc.settings.uses_embedded_mongo:
+        pytest.skip("with MONGODB_URI set, make seed loads the data (that is its job)")
+    assert manage.main(["seed"]) == 2
+    assert "MONGODB_URI" in capsys.readouterr().err
