@@ -18,7 +18,7 @@ router = Router(__name__, tag="images")
 # Views import the service when called: it loads pymongo and Pillow, and
 # importing the app (a Lambda cold start, /health) must not pay for them.
 
-# Chalice's local gateway matches ``{path+}`` for one segment only, so media is
+# Chalice's local gateway matches `{path+}` for one segment only, so media is
 # declared once per depth; API Gateway matches these the same way.
 MEDIA_DEPTH = 7
 
@@ -37,11 +37,11 @@ class UploadQuery(BaseModel):
     auth="verified",
 )
 def upload_image(ctx: Context, *, query: UploadQuery, user: Principal) -> ImagePublic:
-    """Upload an image: a raw ``image/*`` body, or ``multipart/form-data`` field ``file``.
+    """Upload an image: a raw `image/*` body, or `multipart/form-data` field `file`.
 
     JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 5 MiB and 40
     megapixels. It is stored upright and without EXIF/GPS metadata, and stays
-    ``pending`` until a post or the avatar uses it. ``alt`` is a query parameter
+    `pending` until a post or the avatar uses it. `alt` is a query parameter
     or a multipart field.
     """
     data, alt = _upload_body(ctx.request, alt=query.alt)
@@ -130,7 +130,7 @@ def local_direct_upload(ctx: Context) -> Response:
 
 
 def _media_view(ctx: Context, **segments: str) -> Response:
-    """Local image store only: the file, transformed with ImageKit's ``tr`` syntax."""
+    """Local image store only: the file, transformed with ImageKit's `tr` syntax."""
     request = ctx.request
     params: dict[str, str] = dict(request.query_params or {})
     from chalicelib.images import service
