@@ -10,14 +10,11 @@ and ``GUNICORN_THREADS``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import multiprocessing
 import os
 from pathlib import Path
 from typing import Any
-
-from gunicorn import glogging
 
 _CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 # The shim interrupts a request at the Lambda timeout; gunicorn kills a worker
@@ -50,39 +47,14 @@ forwarded_allow_ips = "127.0.0.1,::1"
 # Heartbeat files in memory: a slow or read-only disk must not look like a hung worker.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
-accesslog = "-"
+# No gunicorn access log: the app's middleware already writes one JSON line per
+# request on every runtime (method, route template, status, duration, request id),
+# and nginx keeps the edge's own. A second line per request cost about 120 us of
+# CPU, a quarter of a /health request (measured with a profiler in the worker).
+accesslog = None
 errorlog = "-"
 loglevel = "info"
 proc_name = "snapboard"
-
-
-class JsonAccessLogger(glogging.Logger):  # type: ignore[misc]
-    """One JSON object per request: journald and CloudWatch index every field.
-
-    No query string, no request headers beyond the user agent: tokens travel
-    in both and must not reach the logs.
-    """
-
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
-        if not self.access_log_enabled:
-            return
-        atoms = self.atoms(resp, req, environ, request_time)
-        entry = {
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            "logger": "gunicorn.access",
-            "remote_addr": atoms["h"],
-            "method": atoms["m"],
-            "path": atoms["U"],
-            "status": int(atoms["s"]),
-            "bytes": atoms["B"],
-            "duration_ms": round(request_time.total_seconds() * 1000, 2),
-            "request_id": atoms.get("{x-request-id}o"),
-            "user_agent": atoms["a"],
-        }
-        self.access_log.info(json.dumps(entry, ensure_ascii=False))
-
-
-logger_class = JsonAccessLogger
 
 
 def post_worker_init(worker: Any) -> None:
