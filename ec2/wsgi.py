@@ -184,6 +184,10 @@ class Shim:
         if result.get("isBase64Encoded"):
             body = base64.b64decode(body)
         payload = body if isinstance(body, bytes) else body.encode()
+        # The body is complete: say how long it is, as API Gateway does, so the
+        # server neither chunks it nor spends a write on the closing chunk.
+        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(payload))))
         start_response(f"{status} {reasons.get(status, 'Unknown')}", headers)
         return [payload]
 

@@ -303,3 +303,18 @@ def test_trusted_proxies_are_configurable_as_networks(svc: Services) -> None:
 def test_a_bad_trusted_proxies_value_stops_the_start_naming_the_variable() -> None:
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
         ShimConfig.load({"TRUSTED_PROXIES": "localhost"}, ROOT)
+
+
+def test_every_answer_states_its_content_length() -> None:
+    from wsgiref.util import setup_testing_defaults
+
+    from ec2.wsgi import application
+    from tests.support import call_wsgi
+
+    for path in ("/health", "/no/such/thing"):
+        environ: dict[str, Any] = {}
+        setup_testing_defaults(environ)
+        environ.update(PATH_INFO=path, REQUEST_METHOD="GET", REMOTE_ADDR="127.0.0.1")
+        _, headers, body = call_wsgi(application, environ)
+        lengths = [value for name, value in headers if name.lower() == "content-length"]
+        assert lengths == [str(len(body))]
