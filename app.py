@@ -1,9 +1,5 @@
 """Snapboard's Chalice app: the same object serves Lambda and the EC2 WSGI shim."""
 
-from typing import Any
-
-from chalice.app import Rate
-
 from chalicelib import logs, middleware
 from chalicelib.auth.routes import authenticate_request
 from chalicelib.auth.routes import router as auth_router
@@ -31,9 +27,4 @@ app.install_fallbacks()
 # defaults (audio, video, archives) know neither multipart nor WebP/AVIF, and every
 # request is matched against the whole list, so it holds exactly what we serve.
 app.api.binary_types = list(jobs.BINARY_TYPES)
-
-
-@app.schedule(Rate(1, unit=Rate.HOURS))
-def sweep_images(event: Any) -> None:
-    """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
-    jobs.sweep()
+app.register_blueprint(jobs.schedules)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from chalice.app import Blueprint, Rate
+
 from chalicelib import services
+
+# Scheduled functions: on Lambda each becomes a function of its own with an
+# EventBridge rule (`chalice package`); on EC2 a systemd timer runs `manage sweep`.
+schedules = Blueprint(__name__)
 
 BINARY_TYPES = [
     # A client that accepts any image (Accept: image/*) gets the bytes; without this,
@@ -24,3 +32,9 @@ def sweep() -> str:
     current = services.current()
     report = service.sweep(services=current, now=current.clock())
     return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
+
+
+@schedules.schedule(Rate(1, unit=Rate.HOURS), name="sweep_images")
+def sweep_images(event: Any) -> None:
+    """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
+    sweep()
