@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,14 +15,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.support import free_port, wait_until_serving
 
 DEVSERVER = ROOT / "tools" / "devserver.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
@@ -38,7 +31,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
 
 @pytest.fixture(scope="module")
 def chalice_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
     env["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
@@ -51,15 +44,7 @@ def chalice_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(f"{base}/health")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("chalice local did not start") from None
-                time.sleep(0.1)
+        wait_until_serving(f"{base}/health", server, "make run (chalice local)")
         yield base
     finally:
         server.terminate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.support import free_port, wait_until_serving
 
 CONFIG = ROOT / "ec2" / "gunicorn.conf.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(
@@ -44,7 +38,7 @@ def _request(
 @contextmanager
 def gunicorn(app: str, *flags: str, data_dir: Path, log: Path) -> Iterator[str]:
     """Start gunicorn with our config on a free loopback port; stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
     env["DATA_DIR"] = str(data_dir)
     command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)]
@@ -53,15 +47,10 @@ def gunicorn(app: str, *flags: str, data_dir: Path, log: Path) -> Iterator[str]:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _request(f"{base}/health")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
+        try:
+            wait_until_serving(f"{base}/health", server, "gunicorn")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
         yield base
     finally:
         server.terminate()

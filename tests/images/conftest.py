@@ -22,9 +22,12 @@ import pytest
 import respx
 from PIL import Image
 
+from chalicelib import services
 from chalicelib.images import form
 from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.images.local import LocalStore
+from chalicelib.services import Services
+from chalicelib.settings import Settings
 
 PRIVATE_KEY = "private_test_key"
 PUBLIC_KEY = "public_test_key"
@@ -154,3 +157,13 @@ def local_store(tmp_path: Path) -> LocalStore:
 
 def signed_query(url: str) -> dict[str, str]:
     return dict(re.findall(r"[?&](ik-[ts])=([^&]+)", url))
+
+
+@pytest.fixture
+def on_imagekit(
+    svc: Services, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
+) -> Services:
+    """The process's services with the ImageKit store (the real SDK, faked over HTTP)."""
+    installed = Services(settings, mongo_client=mongo_client, image_store=imagekit_store)
+    services.install(installed)
+    return installed

@@ -13,11 +13,8 @@ import respx
 from bson import ObjectId
 from PIL import Image
 
-from chalicelib import services
 from chalicelib.auth.principal import Principal
-from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.services import Services
-from chalicelib.settings import Settings
 from tests.images.conftest import FakeImageKit, make_image, signed_query
 from tests.support import Http, Reply
 
@@ -141,15 +138,6 @@ def test_uploading_needs_a_verified_user(
 
 
 # ------------------------------------------------------------------ on ImageKit
-
-
-@pytest.fixture
-def on_imagekit(
-    svc: Services, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
-) -> Services:
-    installed = Services(settings, mongo_client=mongo_client, image_store=imagekit_store)
-    services.install(installed)
-    return installed
 
 
 Fake = tuple[FakeImageKit, respx.MockRouter]

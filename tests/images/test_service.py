@@ -10,11 +10,9 @@ import pytest
 import respx
 from bson import ObjectId
 
-from chalicelib import errors, manage, services
+from chalicelib import errors, manage
 from chalicelib.images import repository, service
-from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.services import Services
-from chalicelib.settings import Settings
 from tests.images.conftest import FakeImageKit, make_image
 
 OWNER = str(ObjectId())
@@ -145,15 +143,6 @@ def test_release_deletes_the_posts_images_and_leaves_others(svc: Services, db: A
     assert status(db, mine) is None
     assert svc.image_store.get(file_id) is None
     assert status(db, other_post) == "attached"
-
-
-@pytest.fixture
-def on_imagekit(
-    svc: Services, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
-) -> Services:
-    installed = Services(settings, mongo_client=mongo_client, image_store=imagekit_store)
-    services.install(installed)
-    return installed
 
 
 def test_a_failed_delete_never_blocks_and_the_sweep_finishes_it(
