@@ -2,7 +2,7 @@
 
 ``client`` is parametrized by runtime so every functional test can run on each
 way the app is served: Chalice's gateway (what ``chalice local`` and the Lambda
-handler run) and the EC2 WSGI shim (``ec2/wsgi.py``, called in-process).
+handler run) and the EC2 WSGI shim (``ec2/shim.py``, called in-process).
 
 Data tests run on the embedded stand-in (mongomock). With ``MONGODB_URI`` set
 they run a second time against that server, marked ``integration``, each test
@@ -116,7 +116,7 @@ def chalice_transport(app: Any) -> Callable[..., Reply]:
 
 def wsgi_transport(app: Any) -> Callable[..., Reply]:
     """Requests through the EC2 WSGI shim, called in-process the way gunicorn calls it."""
-    from ec2.wsgi import Shim, ShimConfig
+    from ec2.shim import Shim, ShimConfig
 
     shim = Shim(app, ShimConfig.load({}))
 

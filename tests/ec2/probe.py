@@ -12,7 +12,7 @@ from chalice.app import Response
 
 from chalicelib import middleware
 from chalicelib.routing import Api, Context, Router
-from ec2.wsgi import Shim, ShimConfig
+from ec2.shim import Shim, ShimConfig
 
 router = Router(__name__, tag="probe")
 

@@ -68,7 +68,13 @@ def run(aws: dict[str, Any], **kwargs: Any) -> int:
 def test_the_artifact_holds_what_a_host_runs_and_nothing_else() -> None:
     with tarfile.open(fileobj=io.BytesIO(deploy.build_artifact())) as tar:
         names = set(tar.getnames())
-    for needed in ("app.py", "chalicelib/routing.py", "ec2/wsgi.py", "ec2/release.sh"):
+    for needed in (
+        "app.py",
+        "chalicelib/routing.py",
+        "ec2/wsgi.py",
+        "ec2/shim.py",
+        "ec2/release.sh",
+    ):
         assert needed in names
     assert {".chalice/config.json", "requirements.txt", "requirements-ec2.txt"} <= names
     assert not [n for n in names if n.startswith(("tests", ".venv", "frontend", "bench"))]
