@@ -24,8 +24,7 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.client import responses as reasons
 from pathlib import Path
@@ -174,22 +173,16 @@ class Shim:
         self.config = config
         self.routes = RouteTable(app.routes)
         self._binary_types = {t.lower() for t in app.api.binary_types}
+        # Peers and forwarded hops repeat (nginx is always 127.0.0.1): decide each once.
+        self._trusted = functools.lru_cache(maxsize=4096)(self._is_trusted)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         result = self.handle(environ)
-        status = int(result["statusCode"])
-        headers = [(name, str(value)) for name, value in result["headers"].items()]
-        for name, values in result.get("multiValueHeaders", {}).items():
-            headers += [(name, str(value)) for value in values]
         body = result.get("body") or b""
         if result.get("isBase64Encoded"):
             body = base64.b64decode(body)
         payload = body if isinstance(body, bytes) else body.encode()
-        # The body is complete: say how long it is, as API Gateway does, so the
-        # server neither chunks it nor spends a write on the closing chunk.
-        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(payload))))
-        start_response(f"{status} {reasons.get(status, 'Unknown')}", headers)
+        start_response(_status_line(int(result["statusCode"])), _headers(result, len(payload)))
         return [payload]
 
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
@@ -211,12 +204,15 @@ class Shim:
             max_runtime_ms=int(self.config.timeout_s * 1000),
         )
         event = self.event(environ, path, match, body, request_id=context.aws_request_id)
+        armed = _arm_deadline(self.config.timeout_s)
         try:
-            with _deadline(self.config.timeout_s):
-                return self.app(event, context)
+            return self.app(event, context)
         except RequestTimedOut:
             detail = f"The request took longer than {self.config.timeout_s:g} s."
             return http.problem_response(504, "Gateway timeout", detail, code="timeout").to_dict()
+        finally:
+            if armed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
 
     def event(
         self, environ: WSGIEnvironment, path: str, match: Match, body: bytes, *, request_id: str
@@ -271,8 +267,12 @@ class Shim:
                 return address
         return chain[-1]
 
-    def _trusted(self, address: str) -> bool:
-        return _is_trusted(address, self.config.trusted_proxies)
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.config.trusted_proxies)
 
     def _encode_body(self, content_type: str, body: bytes) -> tuple[str | None, bool]:
         if not body:
@@ -300,15 +300,6 @@ def _header_name(key: str) -> str | None:
     return key.replace("_", "-").title()
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in proxies)
-
-
 def _read_body(environ: WSGIEnvironment, declared: str) -> bytes:
     stream = environ["wsgi.input"]
     if declared.isdigit():
@@ -319,30 +310,55 @@ def _read_body(environ: WSGIEnvironment, declared: str) -> bytes:
     return b""
 
 
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> str:
+    return f"{status} {reasons.get(status, 'Unknown')}"
+
+
+def _headers(result: Mapping[str, Any], length: int) -> list[tuple[str, str]]:
+    """The response headers as API Gateway sends them.
+
+    A response without a ``Content-Type`` is JSON, as API Gateway assumes for
+    Lambda proxy answers. The body is complete, so it states its length: the
+    server neither chunks it nor spends a write on a closing chunk.
+    """
+    headers: list[tuple[str, str]] = []
+    typed = False
+    for name, value in result["headers"].items():
+        lowered = name.lower()
+        if lowered != "content-length":
+            typed = typed or lowered == "content-type"
+            headers.append((name, str(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        lowered = name.lower()
+        if lowered != "content-length":
+            typed = typed or lowered == "content-type"
+            headers += [(name, str(value)) for value in values]
+    if not typed:
+        headers.append(("Content-Type", http.JSON))
+    headers.append(("Content-Length", str(length)))
+    return headers
+
+
 def _too_large() -> dict[str, Any]:
     detail = f"Request bodies are limited to {http.MAX_BODY_BYTES} bytes."
     return http.error_to_response(errors.PayloadTooLarge(detail)).to_dict()
 
 
-@contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Interrupt the request after ``seconds``, where a signal can reach it.
+def _arm_deadline(seconds: float) -> bool:
+    """Interrupt the request after ``seconds`` where a signal can reach it; True if armed.
 
     Signals only reach the main thread, which is where gunicorn's sync workers
     (our default) run requests. Threaded workers rely on gunicorn's ``timeout``
     and nginx's ``proxy_read_timeout``; handlers can always read the time left
-    from ``lambda_context.get_remaining_time_in_millis()``.
+    from ``lambda_context.get_remaining_time_in_millis()``. The caller disarms.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+        return False
     if signal.getsignal(signal.SIGALRM) is not _expire:
         signal.signal(signal.SIGALRM, _expire)  # once per process; it acts only when armed
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    return True
 
 
 def _expire(signum: int, frame: FrameType | None) -> None:

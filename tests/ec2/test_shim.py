@@ -12,7 +12,7 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-from chalice.app import Chalice
+from chalice.app import Chalice, Response
 
 from chalicelib.services import Services
 from ec2.shim import RouteTable, Shim, ShimConfig
@@ -219,6 +219,24 @@ def test_chalice_authorizers_are_refused_at_start() -> None:
 
     with pytest.raises(ValueError, match="authorizers"):
         Shim(guarded, CONFIG)
+
+
+def test_an_answer_without_a_content_type_is_json_as_on_api_gateway() -> None:
+    plain = Chalice("plain")
+
+    @plain.route("/plain")
+    def answer() -> dict[str, str]:
+        return {"a": "b"}
+
+    @plain.route("/typed")
+    def typed() -> Response:
+        return Response(body="hi", headers={"content-type": "text/plain"})
+
+    status, headers, body = call_wsgi(Shim(plain, CONFIG), environ_for(path="/plain"))
+    assert (status, body) == (200, b'{"a":"b"}')
+    assert [v for k, v in headers if k.lower() == "content-type"] == ["application/json"]
+    _, headers, _ = call_wsgi(Shim(plain, CONFIG), environ_for(path="/typed"))
+    assert [v for k, v in headers if k.lower() == "content-type"] == ["text/plain"]
 
 
 def test_repeated_response_headers_are_sent_one_per_line(shim: Shim) -> None:
