@@ -33,6 +33,10 @@ def unbind_request_id(token: contextvars.Token[str | None]) -> None:
     _request_id.reset(token)
 
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -51,7 +55,7 @@ class JsonFormatter(logging.Formatter):
             entry.setdefault("request_id", request_id)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def get_logger(name: str = "") -> logging.Logger:
