@@ -46,6 +46,25 @@ def test_ids_models_and_sets_encode() -> None:
     assert encoded == {"id": str(oid), "model": {"title": "a", "tags": []}, "s": [1]}
 
 
+class Stamped(BaseModel):
+    at: dt.datetime
+    note: str
+    inner: list[Sample]
+
+
+def test_a_model_encodes_exactly_as_its_json_dump_does_inside_a_document() -> None:
+    model = Stamped(
+        at=dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC),
+        note='Zoë says "hi"\n\u2028</script>',
+        inner=[Sample(title="a", tags=["x"])],
+    )
+    alone = http.dumps(model)
+    inside = http.dumps({"m": model})
+    assert inside == '{"m":' + alone + "}"
+    assert json.loads(alone)["at"] == "2026-01-02T03:04:05.678000Z"
+    assert "Zoë" in alone
+
+
 def test_unknown_objects_are_refused_not_stringified() -> None:
     with pytest.raises(TypeError):
         http.dumps({"x": object()})
