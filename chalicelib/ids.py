@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_HEX_ID = re.compile(r"^[0-9a-f]{24}$")
+_HEX_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def is_valid(value: str) -> bool:
-    return bool(_HEX_ID.match(value))
+    # fullmatch, not ^...$: "$" also matches before a final newline.
+    return bool(_HEX_ID.fullmatch(value))
 
 
 def to_object_id(value: str) -> Any | None:

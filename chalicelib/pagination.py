@@ -12,7 +12,7 @@ import binascii
 import json
 from datetime import datetime
 
-from chalicelib import errors
+from chalicelib import errors, ids
 
 
 def encode_cursor(created_at: datetime, item_id: str) -> str:
@@ -26,7 +26,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, item_id = json.loads(base64.urlsafe_b64decode(padded))
         moment = datetime.fromisoformat(created)
-        if not isinstance(item_id, str) or moment.tzinfo is None:
+        if not isinstance(item_id, str) or not ids.is_valid(item_id) or moment.tzinfo is None:
             raise ValueError("not a cursor of ours")
         return moment, item_id
     except (ValueError, TypeError, binascii.Error):

@@ -17,7 +17,16 @@ def test_a_cursor_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["!!!", "e30", encode_cursor(datetime(2026, 1, 1), "x"), "WzEsMl0", "bnVsbA"],
+    [
+        "!!!",
+        "e30",
+        encode_cursor(datetime(2026, 1, 1), "x"),
+        "WzEsMl0",
+        "bnVsbA",
+        encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "x"),
+        encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "6b0811cac0b015e7f3518c7c\n"),
+        encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "6B0811CAC0B015E7F3518C7C"),
+    ],
 )
 def test_anything_else_is_a_422_on_cursor(cursor: str) -> None:
     with pytest.raises(errors.InvalidInput) as caught:
