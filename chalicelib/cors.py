@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # "https://*.example.com" cannot match "https://evil.com/.example.com" or
 # "https://a.b.example.com".
 _LABEL_WILDCARD = "[a-z0-9-]*"
-_PATTERN = re.compile(r"^(https?)://([a-z0-9*-]+(?:\.[a-z0-9*-]+)*)(?::(\d{1,5}))?$")
+_PATTERN = re.compile(r"(https?)://([a-z0-9*-]+(?:\.[a-z0-9*-]+)*)(?::(\d{1,5}))?")
 
 
 class InvalidOriginPattern(ValueError):
@@ -42,7 +42,7 @@ class OriginPolicy:
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    match = _PATTERN.match(pattern)
+    match = _PATTERN.fullmatch(pattern)
     if match is None:
         raise InvalidOriginPattern(
             f"{pattern!r} is not an origin (scheme://host[:port], '*' only inside host labels)"

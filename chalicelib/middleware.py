@@ -21,7 +21,7 @@ from chalicelib.settings import ConfigError
 log = get_logger("access")
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_ALLOW_HEADERS = ("authorization", "content-type", "if-match", "if-none-match", "x-request-id")
@@ -67,7 +67,7 @@ def http_middleware(request: Request, get_response: GetResponse) -> Response:
 
 def _request_id(request: Request) -> str:
     supplied: str | None = request.headers.get(REQUEST_ID_HEADER.lower())
-    if supplied and _SANE_REQUEST_ID.match(supplied):
+    if supplied and _SANE_REQUEST_ID.fullmatch(supplied):
         return supplied
     return secrets.token_hex(16)
 

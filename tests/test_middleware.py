@@ -31,7 +31,10 @@ def test_a_sane_client_request_id_is_echoed(client: Http) -> None:
     assert reply.headers["x-request-id"] == "abc-123.def_456"
 
 
-@pytest.mark.parametrize("supplied", ["", "has spaces", "x" * 200, "<script>", "a\u00e9b"])
+@pytest.mark.parametrize(
+    "supplied",
+    ["", "has spaces", "x" * 200, "<script>", "a\u00e9b", "abc\n", "abc\r\nSet-Cookie: x=1"],
+)
 def test_an_insane_request_id_is_replaced(client: Http, supplied: str) -> None:
     reply = client.get("/health", headers={"X-Request-Id": supplied})
     assert reply.headers["x-request-id"] != supplied

@@ -22,7 +22,7 @@ from chalicelib.users.repository import UserRecord
 
 log = get_logger("auth")
 
-USERNAME = re.compile(r"^[a-z0-9_]{3,30}$")
+USERNAME = re.compile(r"[a-z0-9_]{3,30}")
 LOCKOUT_THRESHOLD = 10
 LOCKOUT_DURATION = timedelta(minutes=15)
 # A refresh token rotated away less than this long ago still yields an access
@@ -95,7 +95,7 @@ def _check_registration(data: RegisterIn) -> tuple[str, str]:
     except errors.InvalidInput as exc:
         found.extend(exc.errors)
     username = data.username.strip().lower()
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         found.append(
             errors.FieldError("username", "must be 3-30 characters of a-z, 0-9 and underscore")
         )

@@ -46,7 +46,7 @@ DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
 # ImageKit refuses an upload signature whose expiry is more than an hour ahead.
 MAX_SIGNATURE_LIFETIME = 3600
 IMMUTABLE = "public, max-age=31536000, immutable"
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -307,7 +307,7 @@ class LocalStore:
 def _safe_relative(path: str) -> PurePosixPath | None:
     """A path below the media root: plain segments, none hidden, no ``..``."""
     parts = [part for part in path.strip("/").split("/") if part]
-    if not parts or not all(_SAFE_SEGMENT.match(part) for part in parts):
+    if not parts or not all(_SAFE_SEGMENT.fullmatch(part) for part in parts):
         return None
     return PurePosixPath(*parts)
 

@@ -14,7 +14,7 @@ Visibility = Literal["public", "private", "draft"]
 
 MAX_TAGS = 10
 MAX_IMAGES = 20
-_TAG = re.compile(r"^[a-z0-9-]{1,30}$")
+_TAG = re.compile(r"[a-z0-9-]{1,30}")
 _ID = r"^[0-9a-f]{24}$"
 
 
@@ -23,7 +23,7 @@ def _normalise_tags(tags: list[str]) -> list[str]:
     cleaned: list[str] = []
     for index, raw in enumerate(tags):
         tag = raw.strip().lower()
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise ValueError(f"tag {index} must be 1-30 characters of a-z, 0-9 and '-'")
         if tag not in cleaned:
             cleaned.append(tag)
