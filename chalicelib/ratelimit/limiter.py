@@ -48,7 +48,10 @@ class RateLimiter:
         # Keys (addresses, emails) are hashed: counters are not a directory of users.
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         doc_id = f"{rule.name}:{digest}:{start}"
-        count = self._increment(doc_id, window_end)
+        # The window is in the id, so a counter never outlives its window's meaning;
+        # its TTL waits one more window, so a hit that straddles the window's end is
+        # never deleted between its upsert and its read.
+        count = self._increment(doc_id, window_end + rule.window)
         if count > rule.limit:
             retry_after = max(1, int((window_end - now).total_seconds() + 0.999))
             raise errors.RateLimited(
@@ -67,10 +70,12 @@ class RateLimiter:
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
-                return int(doc["count"])
             except DuplicateKeyError:
                 # Two first hits raced to insert the window; the loser retries as an update.
                 continue
+            if doc is not None:
+                return int(doc["count"])
+            # No document after an upsert: it expired in between. Count afresh.
         raise errors.Unavailable("Could not count the attempt; try again.")
 
 

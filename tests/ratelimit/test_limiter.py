@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -53,9 +53,25 @@ def test_counters_expire_with_their_window_and_keep_no_raw_keys(
     limiter.hit(RULE, "ann@example.com")
     [doc] = db.rate_limits.find()
     assert "ann@example.com" not in str(doc)
-    assert clock.now < doc["expires_at"] <= clock.now + timedelta(minutes=1)
+    assert clock.now + timedelta(minutes=1) <= doc["expires_at"] <= clock.now + timedelta(minutes=2)
     ttl = [i for i in db.rate_limits.list_indexes() if "expireAfterSeconds" in i]
     assert ttl
+
+
+def test_a_hit_as_its_window_ends_by_the_wall_clock_is_counted(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    # The service's clock read 0.999 s before the window's end; the database (here the
+    # stand-in, whose TTL runs on the wall clock at every read) works just after it.
+    # A TTL of exactly the window's end once deleted the counter between the upsert and
+    # its read: a 500 on login.
+    hourly = Rule("hourly", 3, timedelta(hours=1))  # an hour: the run never outlasts the margin
+    window_end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    clock.now = window_end - timedelta(milliseconds=999)
+    for _ in range(3):
+        limiter.hit(hourly, "k")
+    with pytest.raises(errors.RateLimited):
+        limiter.hit(hourly, "k")
 
 
 def test_a_lost_insert_race_is_retried_as_an_update(db: Any, clock: FakeClock) -> None:
