@@ -188,7 +188,9 @@ class Shim:
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
         """Answer one request as a Lambda proxy response dict."""
         declared = environ.get("CONTENT_LENGTH") or ""
-        if declared.isdigit() and int(declared) > http.MAX_BODY_BYTES:
+        # ASCII digits only: "²".isdigit() is true, yet int("²") raises.
+        declared = declared if declared.isascii() and declared.isdigit() else ""
+        if declared and int(declared) > http.MAX_BODY_BYTES:
             # Refused before reading a byte, as Lambda refuses oversized payloads.
             return _too_large()
         body = _read_body(environ, declared)
@@ -301,8 +303,9 @@ def _header_name(key: str) -> str | None:
 
 
 def _read_body(environ: WSGIEnvironment, declared: str) -> bytes:
+    """The request body; ``declared`` is the Content-Length (ASCII digits) or empty."""
     stream = environ["wsgi.input"]
-    if declared.isdigit():
+    if declared:
         return bytes(stream.read(int(declared)))
     if environ.get("wsgi.input_terminated"):
         # Chunked upload: read one byte past the limit to know it is too large.

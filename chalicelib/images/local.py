@@ -175,10 +175,10 @@ class LocalStore:
     ) -> StoredFile:
         """Check an upload the way ImageKit's upload API does, then store it."""
         now = int(self._clock())
-        if public_key != PUBLIC_KEY or not expire.isdigit():
+        if public_key != PUBLIC_KEY or not _is_number(expire):
             raise errors.Forbidden("The upload is not signed for this store.", code="bad_signature")
         expected = upload_signature_for(self._key, token, int(expire))
-        if not hmac.compare_digest(expected, signature):
+        if not _same_signature(expected, signature):
             raise errors.Forbidden("The upload signature is invalid.", code="bad_signature")
         if not now <= int(expire) <= now + MAX_SIGNATURE_LIFETIME:
             raise errors.Forbidden("The upload signature has expired.", code="signature_expired")
@@ -253,10 +253,10 @@ class LocalStore:
         signature, expire = query.get(SIGNATURE_PARAM), query.get(TIMESTAMP_PARAM)
         if signature is None and expire is None:
             return IMMUTABLE
-        if signature is None or expire is None or not expire.isdigit():
+        if signature is None or expire is None or not _is_number(expire):
             raise errors.Forbidden("The URL signature is incomplete.", code="bad_signature")
         expected = url_signature_for(self._key, signed_part, int(expire))
-        if not hmac.compare_digest(expected, signature):
+        if not _same_signature(expected, signature):
             raise errors.Forbidden("The URL signature is invalid.", code="bad_signature")
         remaining = int(expire) - int(self._clock())
         if remaining < 0:
@@ -302,6 +302,16 @@ class LocalStore:
 
     def _cache_dir(self, file_id: str) -> Path:
         return self._cache_root / hashlib.sha256(file_id.encode()).hexdigest()[:32]
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` is true, and ``int("²")`` raises."""
+    return text.isascii() and text.isdigit()
+
+
+def _same_signature(expected: str, given: str) -> bool:
+    """Constant-time, and False (not TypeError) for a signature with non-ASCII characters."""
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 def _safe_relative(path: str) -> PurePosixPath | None:

@@ -114,7 +114,7 @@ def _parse_step(chunk: str) -> Step:
 
 
 def _int(key: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²".isdigit(), yet int("²") raises
         raise TransformError(f"{key} takes a whole number, got '{value}'.")
     number = int(value)
     if not low <= number <= high:

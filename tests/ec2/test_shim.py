@@ -258,6 +258,16 @@ def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(shim: Shim) -
     assert b'"payload_too_large"' in body
 
 
+@pytest.mark.parametrize("declared", ["\u00b2", "\u0661\u0662", "12x", "-1"])
+def test_a_content_length_that_is_not_ascii_digits_counts_as_absent(
+    shim: Shim, declared: str
+) -> None:
+    environ = environ_for("POST", headers={"Content-Type": "application/json"})
+    environ["CONTENT_LENGTH"] = declared
+    environ["wsgi.input"] = Unreadable()
+    assert event_of(shim, environ)["body"] is None
+
+
 def test_a_chunked_body_over_six_mib_is_refused(shim: Shim) -> None:
     environ = environ_for("POST", body=b"x" * (6 * 1024 * 1024 + 10))
     del environ["CONTENT_LENGTH"]

@@ -288,6 +288,17 @@ def test_the_local_store_offers_the_same_direct_upload_flow(client: Http, sign_i
     assert reused.problem["code"] == "token_used"
 
 
+@pytest.mark.parametrize(("field", "value"), [("signature", "\u00e9" * 40), ("expire", "\u00b2")])
+def test_an_upload_signature_of_the_wrong_alphabet_is_refused(
+    client: Http, sign_in: SignIn, field: str, value: str
+) -> None:
+    auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
+    auth[field] = value
+    reply = _local_direct_upload(client, auth, make_image())
+    assert reply.status == 403
+    assert reply.problem["code"] == "bad_signature"
+
+
 def test_a_tampered_upload_signature_is_refused(client: Http, sign_in: SignIn) -> None:
     auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
     auth["signature"] = ("0" if auth["signature"][0] != "0" else "1") + auth["signature"][1:]
@@ -335,6 +346,19 @@ def test_unknown_or_out_of_range_transformations_are_400(
     reply = fetch(client, f"{path}?tr={tr}")
     assert reply.status == 400
     assert reply.problem["code"] == "bad_transformation"
+
+
+@pytest.mark.parametrize(
+    "query", ["ik-t=9999999999&ik-s=%C3%A9", "ik-t=%C2%B2&ik-s=abc", "ik-t=&ik-s=abc", "ik-s=abc"]
+)
+def test_a_url_signature_of_the_wrong_alphabet_is_refused(
+    client: Http, sign_in: SignIn, query: str
+) -> None:
+    image = upload(client, sign_in(principal())).json
+    path = media_path(image["url"]).split("?")[0]
+    reply = fetch(client, f"{path}?{query}")
+    assert reply.status == 403
+    assert reply.problem["code"] == "bad_signature"
 
 
 def test_signed_urls_work_and_tampered_or_expired_ones_do_not(

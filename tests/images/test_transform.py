@@ -32,6 +32,7 @@ def test_parse_reads_chained_steps() -> None:
         "w-0",
         "w-99999",
         "w-abc",
+        "w-\u00b2",  # "²".isdigit() is true, yet int("²") raises
         "h--5",
         "q-101",
         "bl-0",
