@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chalicelib import errors
+from chalicelib import errors, ids
 from chalicelib.pagination import decode_cursor, encode_cursor
 
 
@@ -32,3 +36,21 @@ def test_anything_else_is_a_422_on_cursor(cursor: str) -> None:
     with pytest.raises(errors.InvalidInput) as caught:
         decode_cursor(cursor)
     assert caught.value.errors[0].field == "cursor"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.one_of(st.text(), st.integers(), st.none(), st.datetimes().map(str))),
+        st.tuples(st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat), st.text()),
+        st.text(),
+    )
+)
+def test_whatever_a_client_encodes_decodes_to_our_position_or_a_422(payload: object) -> None:
+    raw = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    try:
+        position = decode_cursor(raw)
+    except errors.InvalidInput as exc:
+        assert [e.field for e in exc.errors] == ["cursor"]  # noqa: PT017 (Hypothesis decides)
+        return
+    assert ids.to_object_id(position[1]) is not None  # the page query can use it as it is
