@@ -221,6 +221,19 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         raise validation_error(exc) from None
 
 
+def declared_length(value: str | None) -> int | None:
+    """A Content-Length as the client sent it; None when absent or not ASCII digits.
+
+    ``"²".isdigit()`` is true yet ``int("²")`` raises, and ``int()`` refuses more
+    than 4,300 digits, so an absurd length is capped (still far over any limit)
+    rather than parsed.
+    """
+    if not value or not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def parse_query(request: Request, model: type[ModelT]) -> ModelT:
     """Validate query parameters; a repeated parameter arrives as a list."""
     params = request.query_params

@@ -73,10 +73,8 @@ def _request_id(request: Request) -> str:
 
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
-    declared = request.headers.get("content-length") or ""
-    # ASCII digits only: "²".isdigit() is true, yet int("²") raises.
-    numeric = declared.isascii() and declared.isdigit()
-    too_large = numeric and int(declared) > http.MAX_BODY_BYTES
+    declared = http.declared_length(request.headers.get("content-length"))
+    too_large = declared is not None and declared > http.MAX_BODY_BYTES
     if too_large or len(request.raw_body or b"") > http.MAX_BODY_BYTES:
         return http.error_to_response(
             errors.PayloadTooLarge(f"Request bodies are limited to {http.MAX_BODY_BYTES} bytes.")

@@ -187,10 +187,8 @@ class Shim:
 
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
         """Answer one request as a Lambda proxy response dict."""
-        declared = environ.get("CONTENT_LENGTH") or ""
-        # ASCII digits only: "²".isdigit() is true, yet int("²") raises.
-        declared = declared if declared.isascii() and declared.isdigit() else ""
-        if declared and int(declared) > http.MAX_BODY_BYTES:
+        declared = http.declared_length(environ.get("CONTENT_LENGTH"))
+        if declared is not None and declared > http.MAX_BODY_BYTES:
             # Refused before reading a byte, as Lambda refuses oversized payloads.
             return _too_large()
         body = _read_body(environ, declared)
@@ -302,11 +300,11 @@ def _header_name(key: str) -> str | None:
     return key.replace("_", "-").title()
 
 
-def _read_body(environ: WSGIEnvironment, declared: str) -> bytes:
-    """The request body; ``declared`` is the Content-Length (ASCII digits) or empty."""
+def _read_body(environ: WSGIEnvironment, declared: int | None) -> bytes:
+    """The request body, ``declared`` bytes of it when the client said how many."""
     stream = environ["wsgi.input"]
-    if declared:
-        return bytes(stream.read(int(declared)))
+    if declared is not None:
+        return bytes(stream.read(declared))
     if environ.get("wsgi.input_terminated"):
         # Chunked upload: read one byte past the limit to know it is too large.
         return bytes(stream.read(http.MAX_BODY_BYTES + 1))

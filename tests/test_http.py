@@ -65,6 +65,27 @@ def test_a_model_encodes_exactly_as_its_json_dump_does_inside_a_document() -> No
     assert "Zoë" in alone
 
 
+@pytest.mark.parametrize(
+    ("sent", "length"),
+    [
+        (None, None),
+        ("", None),
+        ("12", 12),
+        ("0", 0),
+        ("000012", 12),
+        ("0" * 5000 + "7", 7),
+        ("9" * 5000, 10**18),  # int() refuses over 4,300 digits; capped, still too large
+        ("\u00b2", None),  # "²".isdigit() is true, yet int("²") raises
+        ("\u0661\u0662", None),
+        ("-1", None),
+        (" 12", None),
+        ("1e3", None),
+    ],
+)
+def test_a_declared_length_is_ascii_digits_or_absent(sent: str | None, length: int | None) -> None:
+    assert http.declared_length(sent) == length
+
+
 def test_unknown_objects_are_refused_not_stringified() -> None:
     with pytest.raises(TypeError):
         http.dumps({"x": object()})

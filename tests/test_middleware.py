@@ -120,6 +120,12 @@ def test_a_body_over_six_mib_is_a_413_problem(client: Http) -> None:
     assert reply.problem["code"] == "payload_too_large"
 
 
+def test_a_content_length_of_thousands_of_digits_is_a_413(client: Http) -> None:
+    reply = client.post("/health", body=b"", headers={"Content-Length": "9" * 5000})
+    assert reply.status == 413
+    assert reply.problem["code"] == "payload_too_large"
+
+
 def test_a_content_length_of_non_ascii_digits_is_ignored_not_a_500(client: Http) -> None:
     reply = client.post("/health", body=b"", headers={"Content-Length": "\u00b2"})  # "²"
     assert reply.status == 405

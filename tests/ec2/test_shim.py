@@ -248,9 +248,12 @@ def test_repeated_response_headers_are_sent_one_per_line(shim: Shim) -> None:
 # ---------------------------------------------------------------------- limits
 
 
-def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(shim: Shim) -> None:
+@pytest.mark.parametrize("declared", [str(6 * 1024 * 1024 + 1), "9" * 5000])
+def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(
+    shim: Shim, declared: str
+) -> None:
     environ = environ_for("POST", headers={"Content-Type": "application/json"})
-    environ["CONTENT_LENGTH"] = str(6 * 1024 * 1024 + 1)
+    environ["CONTENT_LENGTH"] = declared
     environ["wsgi.input"] = Unreadable()
     status, headers, body = call_wsgi(shim, environ)
     assert status == 413

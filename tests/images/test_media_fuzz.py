@@ -25,8 +25,11 @@ FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)  # URLs are UTF-8
-# Look-alikes that once got past str.isdigit() or hmac.compare_digest: "²", Arabic-Indic, "é".
-TRICKY = st.sampled_from(["", "-1", "²", "١٢", "é" * 40, "0x10", " 1", "1e3", "\x00"])
+# What once got past str.isdigit(), int() or hmac.compare_digest: "²", Arabic-Indic digits,
+# "é", and numbers of thousands of digits.
+TRICKY = st.sampled_from(
+    ["", "-1", "²", "١٢", "é" * 40, "0x10", " 1", "1e3", "\x00", "9" * 5000, "0" * 5000 + "1"]
+)
 NUMBER = st.integers(-10, 2**40).map(str) | TRICKY | ANY_TEXT
 STEP = st.builds(
     "{}-{}".format,

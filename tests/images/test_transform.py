@@ -24,6 +24,7 @@ def test_parse_reads_chained_steps() -> None:
         Step(blur=10, quality=60, format="webp"),
     )
     assert transform.parse("ar-4-3,w-400") == (Step(width=400, aspect_ratio=(4, 3)),)
+    assert transform.parse("w-0300") == (Step(width=300),)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,8 @@ def test_parse_reads_chained_steps() -> None:
         "w-99999",
         "w-abc",
         "w-\u00b2",  # "²".isdigit() is true, yet int("²") raises
+        "w-" + "9" * 5000,  # int() refuses over 4,300 digits
+        "w-000000",
         "h--5",
         "q-101",
         "bl-0",
