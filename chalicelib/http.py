@@ -213,7 +213,7 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         raise errors.PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
         data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[...", thousands deep
         raise errors.BadRequest("The body is not valid JSON.", code="malformed_json") from None
     try:
         return model.model_validate(data)

@@ -29,5 +29,5 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if not isinstance(item_id, str) or not ids.is_valid(item_id) or moment.tzinfo is None:
             raise ValueError("not a cursor of ours")
         return moment, item_id
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise errors.InvalidInput.field("cursor", "is not a cursor this API returned") from None

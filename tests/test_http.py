@@ -86,6 +86,13 @@ def test_a_declared_length_is_ascii_digits_or_absent(sent: str | None, length: i
     assert http.declared_length(sent) == length
 
 
+def test_json_nested_thousands_deep_is_malformed_not_a_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(errors.BadRequest) as caught:
+        http.parse_json_body(make_request(deep), Sample)
+    assert caught.value.code == "malformed_json"
+
+
 def test_unknown_objects_are_refused_not_stringified() -> None:
     with pytest.raises(TypeError):
         http.dumps({"x": object()})

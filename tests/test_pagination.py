@@ -27,6 +27,7 @@ def test_a_cursor_round_trips() -> None:
         encode_cursor(datetime(2026, 1, 1), "x"),
         "WzEsMl0",
         "bnVsbA",
+        base64.urlsafe_b64encode(b"[" * 5000).decode(),  # deeper than json's recursion limit
         encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "x"),
         encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "6b0811cac0b015e7f3518c7c\n"),
         encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "6B0811CAC0B015E7F3518C7C"),
