@@ -248,14 +248,19 @@ def test_repeated_response_headers_are_sent_one_per_line(shim: Shim) -> None:
 # ---------------------------------------------------------------------- limits
 
 
+def declaring(content_length: str) -> dict[str, Any]:
+    """A POST that declares a Content-Length and fails the test if its body is read."""
+    environ = environ_for("POST", headers={"Content-Type": "application/json"})
+    environ["CONTENT_LENGTH"] = content_length
+    environ["wsgi.input"] = Unreadable()
+    return environ
+
+
 @pytest.mark.parametrize("declared", [str(6 * 1024 * 1024 + 1), "9" * 5000])
 def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(
     shim: Shim, declared: str
 ) -> None:
-    environ = environ_for("POST", headers={"Content-Type": "application/json"})
-    environ["CONTENT_LENGTH"] = declared
-    environ["wsgi.input"] = Unreadable()
-    status, headers, body = call_wsgi(shim, environ)
+    status, headers, body = call_wsgi(shim, declaring(declared))
     assert status == 413
     assert ("Content-Type", "application/problem+json") in headers
     assert b'"payload_too_large"' in body
@@ -265,10 +270,7 @@ def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(
 def test_a_content_length_that_is_not_ascii_digits_counts_as_absent(
     shim: Shim, declared: str
 ) -> None:
-    environ = environ_for("POST", headers={"Content-Type": "application/json"})
-    environ["CONTENT_LENGTH"] = declared
-    environ["wsgi.input"] = Unreadable()
-    assert event_of(shim, environ)["body"] is None
+    assert event_of(shim, declaring(declared))["body"] is None
 
 
 def test_a_chunked_body_over_six_mib_is_refused(shim: Shim) -> None:
