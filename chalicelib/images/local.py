@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from chalicelib import errors
 from chalicelib.images import transform, validation
@@ -107,19 +107,15 @@ class LocalStore:
         if path is None or not path.is_file():
             return None
         data = path.read_bytes()
-        mime = width = height = None
-        try:
-            with Image.open(io.BytesIO(data), formats=list(validation.ALLOWED_FORMATS)) as image:
-                kind = validation.ALLOWED_FORMATS[str(image.format)]
-                mime, (width, height) = validation.MIME_TYPES[kind], image.size
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-            pass  # the store describes what it holds; the service decides
+        # The store describes what it holds, image or not; the service decides.
+        described = _describe(data)
+        kind, width, height = described if described else (None, None, None)
         relative = str(path.relative_to(self.root).as_posix())
         return StoredFile(
             file_id=relative,
             path=f"/{relative}",
             size=len(data),
-            mime=mime,
+            mime=validation.MIME_TYPES[kind] if kind else None,
             width=width,
             height=height,
         )
@@ -274,7 +270,7 @@ class LocalStore:
             return cached.read_bytes(), output
         try:
             body = transform.render(data, steps, output)
-        except (OSError, ValueError, Image.DecompressionBombError):
+        except Exception:  # a stored file that does not decode (see validation's docstring)
             raise errors.BadRequest(
                 "The file cannot be transformed.", code="bad_transformation"
             ) from None
@@ -324,10 +320,16 @@ def _safe_relative(path: str) -> PurePosixPath | None:
 
 
 def _format_of(data: bytes) -> ImageFormat | None:
+    described = _describe(data)
+    return described[0] if described else None
+
+
+def _describe(data: bytes) -> tuple[ImageFormat, int, int] | None:
+    """Format, width and height from the header; None for what is not an allowed image."""
     try:
         with Image.open(io.BytesIO(data), formats=list(validation.ALLOWED_FORMATS)) as image:
-            return validation.ALLOWED_FORMATS[str(image.format)]
-    except (UnidentifiedImageError, OSError):
+            return validation.ALLOWED_FORMATS[str(image.format)], image.width, image.height
+    except Exception:  # whatever a crafted file trips (see validation's docstring)
         return None
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from chalicelib import errors
@@ -148,3 +151,68 @@ def test_every_allowed_format_is_accepted_and_identified_by_decoding(
 def test_a_decodable_format_outside_the_list_is_refused() -> None:
     with pytest.raises(errors.InvalidInput):
         validation.clean(make_image(fmt="BMP"))
+
+
+# ------------------------------------------------------------------ crafted files
+
+
+def seeds() -> list[bytes]:
+    """Small valid files of every allowed kind, with the parts parsers trip on: EXIF, frames."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotated
+    exif[0x010F] = "camera"
+    files = []
+    for kind, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGB")):
+        out = io.BytesIO()
+        Image.new(mode, (40, 30), (90, 120, 150, 255)[: len(mode)]).save(
+            out, kind, exif=exif.tobytes()
+        )
+        files.append(out.getvalue())
+    frames = [Image.new("P", (40, 30), shade) for shade in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    files.append(out.getvalue())
+    return files
+
+
+SEEDS = seeds()
+
+
+def clean_or_refuse(data: bytes) -> None:
+    """A crafted file is cleaned or refused as input, whatever Pillow raises inside."""
+    with contextlib.suppress(errors.InvalidInput, errors.PayloadTooLarge):  # a 422 or a 413
+        validation.clean(data)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about corrupt EXIF
+def test_every_single_byte_change_of_an_exif_jpeg_is_cleaned_or_refused() -> None:
+    # Setting one EXIF byte to 0 once raised struct.error from exif_transpose: a 500.
+    jpeg = SEEDS[0]
+    for offset in range(len(jpeg)):
+        for value in (0x00, 0x01, 0x7F, 0xFF):
+            clean_or_refuse(jpeg[:offset] + bytes([value]) + jpeg[offset + 1 :])
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(data) - 1))
+        change = draw(st.sampled_from(["flip", "cut", "insert", "repeat"]))
+        if change == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif change == "cut":
+            del data[max(at, 1) :]
+        elif change == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        else:
+            data[at:at] = data[at : at + draw(st.integers(1, 64))]
+    return bytes(data)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(max_examples=400, deadline=None)
+@given(mutated())
+def test_mutated_files_of_every_kind_are_cleaned_or_refused(data: bytes) -> None:
+    # Fuzzing like this found struct.error and IndexError in Pillow's GIF and EXIF parsers.
+    clean_or_refuse(data)
