@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import imagekitio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.images.store import StoredFile, StoreError, UploadSignature
 
@@ -31,6 +32,32 @@ def build_client(settings: Settings) -> imagekitio.ImageKit:
     )
 
 
+class _Answer(BaseModel):
+    """The fields of ImageKit's file answers that we use, checked.
+
+    The SDK builds its models without validating them, so a proxy's HTML page or
+    a drifted field would arrive as a ``str`` or a wrong type and fail later, as a
+    500. Only what we read is checked here; other fields may change freely.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    file_id: str = Field(min_length=1)
+    file_path: str = Field(min_length=1)
+    size: float | None = None
+    width: float | None = None
+    height: float | None = None
+    mime: str | None = None
+    file_type: str | None = None
+
+
+def _checked(answer: object, operation: str) -> _Answer:
+    try:
+        return _Answer.model_validate(answer, from_attributes=True)
+    except ValidationError:
+        raise StoreError(f"ImageKit answered {operation} with no usable file") from None
+
+
 class ImageKitStore:
     provider = "imagekit"
 
@@ -47,17 +74,16 @@ class ImageKitStore:
                 folder=folder,
                 use_unique_file_name=True,
             )
-        except imagekitio.APIError as exc:
+        except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
-        if not uploaded.file_id or not uploaded.file_path:
-            raise StoreError("ImageKit answered an upload without a file id")
+        answer = _checked(uploaded, "an upload")
         return StoredFile(
-            file_id=uploaded.file_id,
-            path=uploaded.file_path,
-            size=int(uploaded.size or len(data)),
+            file_id=answer.file_id,
+            path=answer.file_path,
+            size=int(answer.size or len(data)),
             mime=None,  # the upload answer names the type ("image"), not the format
-            width=_int(uploaded.width),
-            height=_int(uploaded.height),
+            width=_int(answer.width),
+            height=_int(answer.height),
         )
 
     def get(self, file_id: str) -> StoredFile | None:
@@ -65,17 +91,16 @@ class ImageKitStore:
             details = self._client.files.get(file_id)
         except imagekitio.NotFoundError:
             return None
-        except imagekitio.APIError as exc:
+        except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
-        if not details.file_id or not details.file_path:
-            return None
+        answer = _checked(details, "a file lookup")
         return StoredFile(
-            file_id=details.file_id,
-            path=details.file_path,
-            size=int(details.size or 0),
-            mime=details.mime if details.file_type == "image" else None,
-            width=_int(details.width),
-            height=_int(details.height),
+            file_id=answer.file_id,
+            path=answer.file_path,
+            size=int(answer.size or 0),
+            mime=answer.mime if answer.file_type == "image" else None,
+            width=_int(answer.width),
+            height=_int(answer.height),
         )
 
     def delete(self, file_id: str) -> None:
@@ -83,13 +108,13 @@ class ImageKitStore:
             self._client.files.delete(file_id)
         except imagekitio.NotFoundError:
             return  # already gone: what we wanted
-        except imagekitio.APIError as exc:
+        except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
 
     def purge(self, path: str) -> None:
         try:
             self._client.cache.invalidation.create(url=f"{self.url_endpoint}{path}")
-        except imagekitio.APIError as exc:
+        except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
 
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
@@ -119,7 +144,11 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _describe(exc: imagekitio.APIError) -> str:
+# An answer that is not JSON at all (a proxy's error page) escapes the SDK as a ValueError.
+_FAILURES = (imagekitio.APIError, ValueError)
+
+
+def _describe(exc: Exception) -> str:
     # Status and type only: ImageKit's messages may echo request details.
     status = getattr(exc, "status_code", None)
     return f"ImageKit {type(exc).__name__}" + (f" ({status})" if status else "")

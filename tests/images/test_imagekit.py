@@ -92,6 +92,34 @@ def test_an_imagekit_500_is_a_store_error(
         calls[operation]()
 
 
+UNUSABLE_ANSWERS = {
+    "a proxy's html page": httpx.Response(
+        200, text="<html>", headers={"content-type": "text/html"}
+    ),
+    "broken json": httpx.Response(200, text="{", headers={"content-type": "application/json"}),
+    "a list": httpx.Response(200, json=[]),
+    "null": httpx.Response(200, json=None),
+    "no file id": httpx.Response(200, json={"name": "a.jpg"}),
+    "wrong types": httpx.Response(200, json={"fileId": 5, "filePath": "/f/a.jpg", "width": "x"}),
+}
+
+
+@pytest.mark.parametrize("answer", UNUSABLE_ANSWERS.values(), ids=UNUSABLE_ANSWERS.keys())
+def test_a_success_that_carries_no_usable_file_is_a_store_error(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake, answer: httpx.Response
+) -> None:
+    # The SDK does not validate what it parses: this once surfaced as an AttributeError (500).
+    _, router = fake_imagekit
+    router.post(UPLOAD_URL).mock(return_value=answer)
+    router.get(url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)/details").mock(
+        return_value=answer
+    )
+    with pytest.raises(StoreError):
+        imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    with pytest.raises(StoreError):
+        imagekit_store.get("some-id")
+
+
 def test_an_upload_timeout_is_a_store_error(
     imagekit_store: ImageKitStore, fake_imagekit: Fake
 ) -> None:
