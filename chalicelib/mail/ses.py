@@ -33,7 +33,10 @@ class SesMailer:
                     }
                 },
             )
-        except (BotoCoreError, ClientError) as exc:
-            # The error names the operation and SES's reason, never the message body.
-            raise MailError(f"SES refused the message: {exc}") from exc
+        except ClientError as exc:
+            # SES's code only: its message may name the addresses (personal data in logs).
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise MailError(f"SES refused the message ({code})") from None
+        except BotoCoreError as exc:
+            raise MailError(f"SES unreachable ({type(exc).__name__})") from None
         log.info({"event": "mail_sent", "backend": "ses", "message_id": response["MessageId"]})

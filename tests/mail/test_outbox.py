@@ -57,6 +57,8 @@ def test_the_link_is_logged_for_the_developer(tmp_path: Path) -> None:
     handler.emit = records.append  # type: ignore[method-assign,assignment]
     logger = logging.getLogger("snapboard.mail")
     logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)  # whether or not importing the app configured logging yet
     try:
         OutboxMailer(tmp_path, sender="x@localhost").send(
             link_mail(
@@ -70,6 +72,7 @@ def test_the_link_is_logged_for_the_developer(tmp_path: Path) -> None:
         )
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(previous)
     [record] = records
     assert isinstance(record.msg, dict)
     assert record.msg["link"] == "http://localhost:5173/verify-email?token=abc"
