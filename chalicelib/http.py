@@ -221,17 +221,21 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         raise validation_error(exc) from None
 
 
-def declared_length(value: str | None) -> int | None:
-    """A Content-Length as the client sent it; None when absent or not ASCII digits.
+_MAX_DIGITS = 18
+DECIMAL_CAP = 10**_MAX_DIGITS
+
+
+def parse_decimal(text: str | None) -> int | None:
+    """A whole number a client wrote (a length, a timestamp, a size); None unless ASCII digits.
 
     ``"²".isdigit()`` is true yet ``int("²")`` raises, and ``int()`` refuses more
-    than 4,300 digits, so an absurd length is capped (still far over any limit)
-    rather than parsed.
+    than 4,300 digits, so a number past ``DECIMAL_CAP`` is that cap (still far
+    over any limit it is compared with) rather than parsed.
     """
-    if not value or not (value.isascii() and value.isdigit()):
+    if not text or not (text.isascii() and text.isdigit()):
         return None
-    digits = value.lstrip("0") or "0"
-    return int(digits) if len(digits) <= 18 else 10**18
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else DECIMAL_CAP
 
 
 def parse_query(request: Request, model: type[ModelT]) -> ModelT:

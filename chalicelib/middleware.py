@@ -73,7 +73,7 @@ def _request_id(request: Request) -> str:
 
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
-    declared = http.declared_length(request.headers.get("content-length"))
+    declared = http.parse_decimal(request.headers.get("content-length"))
     too_large = declared is not None and declared > http.MAX_BODY_BYTES
     if too_large or len(request.raw_body or b"") > http.MAX_BODY_BYTES:
         return http.error_to_response(

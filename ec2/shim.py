@@ -187,7 +187,7 @@ class Shim:
 
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
         """Answer one request as a Lambda proxy response dict."""
-        declared = http.declared_length(environ.get("CONTENT_LENGTH"))
+        declared = http.parse_decimal(environ.get("CONTENT_LENGTH"))
         if declared is not None and declared > http.MAX_BODY_BYTES:
             # Refused before reading a byte, as Lambda refuses oversized payloads.
             return _too_large()

@@ -82,8 +82,8 @@ def test_a_model_encodes_exactly_as_its_json_dump_does_inside_a_document() -> No
         ("1e3", None),
     ],
 )
-def test_a_declared_length_is_ascii_digits_or_absent(sent: str | None, length: int | None) -> None:
-    assert http.declared_length(sent) == length
+def test_a_client_number_is_ascii_digits_or_absent(sent: str | None, length: int | None) -> None:
+    assert http.parse_decimal(sent) == length
 
 
 def test_json_nested_thousands_deep_is_malformed_not_a_crash() -> None:

@@ -50,6 +50,16 @@ class _Answer(BaseModel):
     mime: str | None = None
     file_type: str | None = None
 
+    def stored(self, *, mime: str | None, size_if_unknown: int) -> StoredFile:
+        return StoredFile(
+            file_id=self.file_id,
+            path=self.file_path,
+            size=int(self.size or size_if_unknown),
+            mime=mime,
+            width=_int(self.width),
+            height=_int(self.height),
+        )
+
 
 def _checked(answer: object, operation: str) -> _Answer:
     try:
@@ -76,15 +86,8 @@ class ImageKitStore:
             )
         except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
-        answer = _checked(uploaded, "an upload")
-        return StoredFile(
-            file_id=answer.file_id,
-            path=answer.file_path,
-            size=int(answer.size or len(data)),
-            mime=None,  # the upload answer names the type ("image"), not the format
-            width=_int(answer.width),
-            height=_int(answer.height),
-        )
+        # The upload answer names the type ("image"), not the format: no mime.
+        return _checked(uploaded, "an upload").stored(mime=None, size_if_unknown=len(data))
 
     def get(self, file_id: str) -> StoredFile | None:
         try:
@@ -94,13 +97,8 @@ class ImageKitStore:
         except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
         answer = _checked(details, "a file lookup")
-        return StoredFile(
-            file_id=answer.file_id,
-            path=answer.file_path,
-            size=int(answer.size or 0),
-            mime=answer.mime if answer.file_type == "image" else None,
-            width=_int(answer.width),
-            height=_int(answer.height),
+        return answer.stored(
+            mime=answer.mime if answer.file_type == "image" else None, size_if_unknown=0
         )
 
     def delete(self, file_id: str) -> None:

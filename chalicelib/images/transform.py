@@ -20,6 +20,8 @@ from typing import Literal
 
 from PIL import Image, ImageFilter, ImageOps, features
 
+from chalicelib.http import parse_decimal
+
 Crop = Literal["maintain_ratio", "force", "at_max", "at_least"]
 OutputFormat = Literal["jpeg", "png", "webp", "avif"]
 
@@ -114,13 +116,12 @@ def _parse_step(chunk: str) -> Step:
 
 
 def _int(key: str, value: str, low: int, high: int) -> int:
-    if not (value.isascii() and value.isdigit()):  # "²".isdigit(), yet int("²") raises
+    number = parse_decimal(value)
+    if number is None:
         raise TransformError(f"{key} takes a whole number, got '{value[:20]}'.")
-    digits = value.lstrip("0") or "0"
-    # Compare lengths first: int() refuses strings of over 4,300 digits.
-    if len(digits) > len(str(high)) or not low <= int(digits) <= high:
-        raise TransformError(f"{key} must be between {low} and {high}, got {digits[:20]}.")
-    return int(digits)
+    if not low <= number <= high:
+        raise TransformError(f"{key} must be between {low} and {high}, got {number}.")
+    return number
 
 
 def canonical(steps: tuple[Step, ...]) -> str:
