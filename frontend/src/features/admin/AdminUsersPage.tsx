@@ -1,0 +1,3 @@
+export default function AdminUsersPage() {
+  return <h1>AdminUsersPage</h1>;
+}

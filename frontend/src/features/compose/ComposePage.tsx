@@ -1,0 +1,3 @@
+export default function ComposePage() {
+  return <h1>ComposePage</h1>;
+}

@@ -1,0 +1,3 @@
+export default function EditPostPage() {
+  return <h1>EditPostPage</h1>;
+}

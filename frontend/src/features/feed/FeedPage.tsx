@@ -1,0 +1,3 @@
+export default function FeedPage() {
+  return <h1>Feed</h1>;
+}
