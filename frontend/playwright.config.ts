@@ -36,7 +36,7 @@ export default defineConfig({
   webServer: {
     command:
       `rm -rf "${dataDir}" && exec ../.venv/bin/python ../tools/devserver.py ` +
-      `--host 127.0.0.1 --port ${apiPort} --web-port ${webPort}`,
+      `--host 127.0.0.1 --port ${apiPort} --web-port ${webPort} > "${dataDir}.log" 2>&1`,
     url: `http://127.0.0.1:${webPort}/api/ready`,
     env: {
       DATA_DIR: dataDir,
@@ -49,7 +49,8 @@ export default defineConfig({
     },
     reuseExistingServer: false,
     timeout: 120_000,
+    // Both servers' output goes to .e2e-data.log beside the data folder.
     stdout: "ignore",
-    stderr: "pipe",
+    stderr: "ignore",
   },
 });

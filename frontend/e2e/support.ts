@@ -91,11 +91,25 @@ export async function logOut(page: Page): Promise<void> {
   await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
 }
 
-/** A small real PNG of one colour, for uploads (no fixture files in the repo). */
+/**
+ * A real PNG for uploads (no fixture files in the repo): one colour with a
+ * little noise, so it does not compress to nothing and an upload takes long
+ * enough on a throttled connection for its progress to be seen.
+ */
 export function pngFile(name: string, width: number, height: number, rgb: [number, number, number]) {
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  let seed = width * 7919 + height;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return (seed >> 16) % 24;
+  };
+  const rows = Array.from({ length: height }, () => {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) {
+      row.set(rgb.map((c) => Math.min(255, c + noise())), 1 + x * 3);
+    }
+    return row;
+  });
+  const raw = Buffer.concat(rows);
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
     const length = Buffer.alloc(4);
