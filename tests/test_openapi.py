@@ -77,6 +77,24 @@ def test_operation_names_must_be_unique() -> None:
         build_document([spec, twin], title="x")
 
 
+def test_an_image_upload_documents_a_raw_image_body_and_a_multipart_form(
+    document: dict[str, Any],
+) -> None:
+    upload = document["paths"]["/images"]["post"]
+    body = upload["requestBody"]
+    assert body["required"] is True
+    assert set(body["content"]) == {"image/*", "multipart/form-data"}
+    assert body["content"]["image/*"]["schema"] == {"type": "string", "format": "binary"}
+    ref = body["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert form["required"] == ["file"]
+    assert form["properties"]["file"]["type"] == "string"
+    assert form["properties"]["file"]["format"] == "binary"
+    assert {"type": "string", "maxLength": 300} in form["properties"]["alt"]["anyOf"]
+    assert {"type": "null"} in form["properties"]["alt"]["anyOf"]
+    assert {"400", "413", "415", "422"} <= set(upload["responses"])
+
+
 def test_a_raw_body_is_documented_from_the_route_declaration() -> None:
     class Form(BaseModel):
         data: bytes
