@@ -173,13 +173,17 @@ def test_ci_tests_every_push_and_pull_request_and_deploys_main_after_the_tests(
 ) -> None:
     assert set(ci["on"]) == {"push", "pull_request"}
     test = ci["jobs"]["test"]
-    assert [step["run"] for step in test["steps"] if "run" in step] == [
-        "make test",
-        "make package",
-    ]
+    runs = [step["run"] for step in test["steps"] if "run" in step]
+    assert runs[-2:] == ["make test", "make package"]
+    [chromium] = runs[:-2]
+    assert chromium.startswith("test -x /usr/bin/chromium || ")
     [python] = [s for s in test["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
     assert python["with"]["python-version"] == "3.11"
     assert python["with"]["cache"] == "pip"
+    [node] = [s for s in test["steps"] if s.get("uses", "").startswith("actions/setup-node@")]
+    assert node["with"]["node-version"] == "20"
+    assert node["with"]["cache"] == "npm"
+    assert "frontend/package-lock.json" in node["with"]["cache-dependency-path"].split()
     deploy_job = ci["jobs"]["deploy"]
     assert deploy_job["needs"] == "test"
     assert deploy_job["uses"] == "./.github/workflows/deploy.yml"
