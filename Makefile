@@ -145,3 +145,7 @@ web-test: web-typecheck web-lint web-unit e2e ## every check of the web app
 
 api-types: $(STAMP) $(WEB_STAMP) ## regenerate frontend/src/lib/api-types.ts from the served /openapi.json
 	$(BIN)/python tools/api_types.py
+
+.PHONY: lighthouse
+lighthouse: $(STAMP) $(WEB_STAMP) ## Lighthouse (mobile) on the built app serving the demo feed, and the initial route's gzipped JS
+	$(BIN)/python -m bench.web
