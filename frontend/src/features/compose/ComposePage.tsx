@@ -1,3 +1,34 @@
-export default function ComposePage() {
-  return <h1>ComposePage</h1>;
+import { useLocation } from "wouter";
+import { api, call } from "../../lib/api";
+import { useTitle } from "../../lib/useTitle";
+import { PostForm, type PostValues } from "./PostForm";
+import type { Discarder, Uploader } from "./useUploadQueue";
+
+interface Props {
+  /** Injected by tests; the real uploader otherwise. */
+  upload?: Uploader;
+  discard?: Discarder;
+}
+
+/** /new: write a post; once the API has it, open it. */
+export default function ComposePage({ upload, discard }: Props = {}) {
+  useTitle("New post");
+  const [, navigate] = useLocation();
+
+  async function publish(values: PostValues) {
+    const post = await call(api.POST("/posts", { body: values }));
+    navigate(`/p/${post.id}`);
+  }
+
+  return (
+    <section className="compose-page">
+      <h1>New post</h1>
+      <PostForm
+        submitLabel="Publish"
+        onSubmit={publish}
+        {...(upload ? { upload } : {})}
+        {...(discard ? { discard } : {})}
+      />
+    </section>
+  );
 }
