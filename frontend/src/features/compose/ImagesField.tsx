@@ -17,6 +17,12 @@ function nameOf(item: QueueItem, index: number): string {
   return item.file?.name ?? `image ${index + 1}`;
 }
 
+/** How an announcement names an image: its file, or its alt text once saved in a post. */
+function spokenName(item: QueueItem): string {
+  if (item.file) return item.file.name;
+  return item.image?.alt ? `The image “${item.image.alt}”` : "The image";
+}
+
 function hasFiles(event: DragEvent): boolean {
   return Array.from(event.dataTransfer.types).includes("Files");
 }
@@ -56,7 +62,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
     if (item === undefined || to < 0 || to >= items.length) return;
     focusAfterMove.current = { key: item.key, direction: delta < 0 ? "left" : "right" };
     queue.move(index, to);
-    setAnnouncement(`${nameOf(item, to)} moved to position ${to + 1} of ${items.length}.`);
+    setAnnouncement(`${spokenName(item)} moved to position ${to + 1} of ${items.length}.`);
   }
 
   function onDropFiles(event: DragEvent) {
@@ -75,7 +81,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
     const item = items[from];
     if (item === undefined || from === index) return;
     queue.move(from, index);
-    setAnnouncement(`${nameOf(item, index)} moved to position ${index + 1} of ${items.length}.`);
+    setAnnouncement(`${spokenName(item)} moved to position ${index + 1} of ${items.length}.`);
   }
 
   const describedBy = [hintId, error ? errorId : null].filter(Boolean).join(" ");

@@ -87,7 +87,7 @@ export function TagsInput({ tags, onChange, draft, onDraftChange, error, inputRe
         )}
       </Field>
       {tags.length > 0 ? (
-        <ul className="tag-chips" aria-label="Tags added">
+        <ul className="tag-chips">
           {tags.map((tag) => (
             <li key={tag} className="tag-chip">
               <span>#{tag}</span>

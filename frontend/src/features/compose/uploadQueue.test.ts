@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { Image } from "../../lib/api";
 import {
   MAX_IMAGES,
   initialQueue,
@@ -8,22 +7,7 @@ import {
   type QueueAction,
   type QueueState,
 } from "./uploadQueue";
-
-export function image(id: string, alt: string | null = null): Image {
-  const url = `http://127.0.0.1/api/media/snapboard/users/u/${id}.jpg`;
-  return {
-    id,
-    width: 1200,
-    height: 800,
-    format: "jpeg",
-    size: 1000,
-    alt,
-    url,
-    variants: { thumb: `${url}?tr=w-320`, card: `${url}?tr=w-640`, full: `${url}?tr=w-1600` },
-    srcset: `${url}?tr=w-320 320w`,
-    placeholder: `${url}?tr=w-32`,
-  };
-}
+import { image } from "./testing";
 
 const file = (name: string) => new File(["x"], name, { type: "image/jpeg" });
 
