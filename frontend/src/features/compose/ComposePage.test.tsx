@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Router } from "wouter";
 import { memoryLocation } from "wouter/memory-location";
 import ComposePage from "./ComposePage";
-import { id, json, manualUploader, pngFile, post, problem, signIn, stubApi } from "./testing";
+import { ann, id, json, manualUploader, pngFile, post, problem, signIn, stubApi } from "./testing";
 
 function renderCompose(upload = manualUploader()) {
   const location = memoryLocation({ path: "/new", record: true });
@@ -272,6 +272,12 @@ describe("composing a post", () => {
     await user.click(publish());
     const alert = await screen.findByText(/Verify your email address before posting/);
     expect(within(alert).getByRole("link", { name: "resend it from your settings" })).toHaveAttribute("href", "/settings");
+  });
+
+  it("tells an unverified author up front that posting needs a verified email", () => {
+    signIn({ ...ann, email_verified: false });
+    renderCompose();
+    expect(screen.getByText(/Verify your email address to post/)).toBeVisible();
   });
 
   it("says when the service is briefly unavailable", async () => {

@@ -103,7 +103,7 @@ export default function EditPostPage({ upload, discard }: Props = {}) {
   }
 
   const notice = conflict ? (
-    <div className="conflict-notice" role="alert">
+    <div className="compose-notice" role="alert">
       <p>
         <strong>This post was changed elsewhere since you opened it</strong>, so your changes were
         not saved. They are still in the form above.

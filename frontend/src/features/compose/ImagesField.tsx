@@ -205,7 +205,8 @@ function ImageItem(props: ItemProps) {
 
   let altHint: string;
   if (item.file === null) {
-    altHint = "Saved with the image; the API cannot change the alt text of an image already in a post.";
+    altHint =
+      "Saved with the post's image; it cannot be changed now. To describe it differently, remove it and add the file again.";
   } else if (uploading) {
     altHint = "Sent with the image when its upload finishes.";
   } else if (item.status === "done" && altChanged(item)) {
