@@ -133,5 +133,8 @@ describe("editing a post", () => {
     stubApi({ [`GET ${postPath}`]: () => json(post({ images: [image(id("1"))] }), 200, { ETag: '"v3"' }) });
     renderEdit();
     expect(await screen.findByLabelText("Title")).toHaveValue("Harbour at night");
+    // Images an admin uploads would be the admin's, and the API attaches only the author's.
+    expect(screen.getByLabelText("Add images")).toBeDisabled();
+    expect(screen.getByText(/Only the author can add images to this post/)).toBeVisible();
   });
 });

@@ -134,6 +134,7 @@ export default function EditPostPage({ upload, discard }: Props = {}) {
         }}
         submitLabel="Save"
         onSubmit={save}
+        allowUploads={user.id === post.author.id}
         notice={notice}
         {...(upload ? { upload } : {})}
         {...(discard ? { discard } : {})}

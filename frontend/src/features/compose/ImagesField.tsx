@@ -10,6 +10,8 @@ interface Props {
   error?: string | undefined;
   /** The API's messages for single images (`image_ids.3`), by item key. */
   itemErrors?: Record<string, string>;
+  /** False when someone other than the author edits: the API attaches only the author's uploads. */
+  allowUploads?: boolean;
 }
 
 /** The file's name for a new upload; its position for an image the post already had. */
@@ -32,7 +34,7 @@ function hasFiles(event: DragEvent): boolean {
  * store), watch them upload, cancel, retry, remove, describe and reorder them,
  * by drag and drop or with the Move buttons (the new position is announced).
  */
-export function ImagesField({ queue, error, itemErrors = {} }: Props) {
+export function ImagesField({ queue, error, itemErrors = {}, allowUploads = true }: Props) {
   const inputId = useId();
   const hintId = `${inputId}-hint`;
   const errorId = `${inputId}-error`;
@@ -43,6 +45,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
   const focusAfterMove = useRef<{ key: string; direction: "left" | "right" } | null>(null);
   const { items } = queue;
   const full = items.length >= MAX_IMAGES;
+  const canAdd = allowUploads && !full;
 
   // A Move button keeps the focus as its image moves; at an end, the other one takes it.
   useEffect(() => {
@@ -69,6 +72,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
     if (!hasFiles(event)) return;
     event.preventDefault();
     setDropping(false);
+    if (!canAdd) return;
     queue.addFiles(Array.from(event.dataTransfer.files));
   }
 
@@ -91,7 +95,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
       onDragOver={(event) => {
         if (!hasFiles(event)) return;
         event.preventDefault();
-        event.dataTransfer.dropEffect = full ? "none" : "copy";
+        event.dataTransfer.dropEffect = canAdd ? "copy" : "none";
         setDropping(true);
       }}
       onDragLeave={(event) => {
@@ -107,7 +111,7 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
           type="file"
           multiple
           accept={ACCEPTED_TYPES.join(",")}
-          disabled={full}
+          disabled={!canAdd}
           aria-describedby={describedBy}
           aria-invalid={Boolean(error)}
           onChange={(event) => {
@@ -121,8 +125,11 @@ export function ImagesField({ queue, error, itemErrors = {} }: Props) {
           Add images
         </label>
         <p className="field-hint" id={hintId}>
-          Or drop them here. JPEG, PNG, WebP, GIF or AVIF; up to {MAX_IMAGES} per post
-          {items.length > 0 ? ` (${items.length} added)` : ""}.
+          {allowUploads
+            ? `Or drop them here. JPEG, PNG, WebP, GIF or AVIF; up to ${MAX_IMAGES} per post${
+                items.length > 0 ? ` (${items.length} added)` : ""
+              }.`
+            : "Only the author can add images to this post; you can still reorder or remove them."}
         </p>
       </div>
       {queue.notice ? (
@@ -188,7 +195,7 @@ interface ItemProps {
   dragging: boolean;
   onMove: (delta: -1 | 1) => void;
   registerMoveButton: (direction: "left" | "right", button: HTMLButtonElement | null) => void;
-  onDragStart: (event: DragEvent<HTMLLIElement>) => void;
+  onDragStart: (event: DragEvent<HTMLDivElement>) => void;
   onDragEnd: () => void;
   onDragOver: (event: DragEvent<HTMLLIElement>) => void;
   onDrop: (event: DragEvent<HTMLLIElement>) => void;
@@ -220,13 +227,17 @@ function ImageItem(props: ItemProps) {
   return (
     <li
       className={["image-item", dragging ? "is-dragging" : "", `is-${item.status}`].join(" ").trim()}
-      draggable
-      onDragStart={props.onDragStart}
-      onDragEnd={props.onDragEnd}
       onDragOver={props.onDragOver}
       onDrop={props.onDrop}
     >
-      <div className="image-item-preview">
+      {/* The picture is the drag handle, so text in the alt field can still be selected with the mouse. */}
+      <div
+        className="image-item-preview"
+        draggable
+        title="Drag to reorder"
+        onDragStart={props.onDragStart}
+        onDragEnd={props.onDragEnd}
+      >
         {src ? <img src={src} alt="" draggable={false} /> : null}
         <span className="image-item-position" aria-hidden="true">
           {index + 1}

@@ -30,7 +30,7 @@ type Errors = Partial<Record<FieldName, string>>;
 const VISIBILITIES: { value: Visibility; label: string; hint: string }[] = [
   { value: "public", label: "Public", hint: "Anyone can see it, in the feed and on your profile." },
   { value: "private", label: "Private", hint: "Only you (and administrators) can see it." },
-  { value: "draft", label: "Draft", hint: "Not published yet: only you can see it, until you publish it." },
+  { value: "draft", label: "Draft", hint: "Not finished yet: like Private, only you (and administrators) can see it." },
 ];
 
 export interface PostFormProps {
@@ -47,6 +47,8 @@ export interface PostFormProps {
   onSubmit: (values: PostValues) => Promise<void>;
   /** Shown above the buttons (the edit page's conflict message). */
   notice?: ReactNode;
+  /** False when someone other than the author edits (the API attaches only the author's images). */
+  allowUploads?: boolean;
   upload?: Uploader;
   discard?: Discarder;
 }
@@ -72,7 +74,15 @@ function plural(count: number, one: string, many: string): string {
  * /p/:id/edit. Submitting waits until every image is uploaded; the API's
  * field errors (422) appear beside their fields, anything else above the buttons.
  */
-export function PostForm({ initial, submitLabel, onSubmit, notice, upload, discard }: PostFormProps) {
+export function PostForm({
+  initial,
+  submitLabel,
+  onSubmit,
+  notice,
+  allowUploads = true,
+  upload,
+  discard,
+}: PostFormProps) {
   const [title, setTitle] = useState(initial?.title ?? "");
   const [body, setBody] = useState(initial?.body ?? "");
   const [tags, setTags] = useState<string[]>(initial?.tags ?? []);
@@ -245,7 +255,12 @@ export function PostForm({ initial, submitLabel, onSubmit, notice, upload, disca
         ) : null}
       </fieldset>
       <div ref={imagesRef}>
-        <ImagesField queue={queue} error={errors.image_ids} itemErrors={itemErrors} />
+        <ImagesField
+          queue={queue}
+          error={errors.image_ids}
+          itemErrors={itemErrors}
+          allowUploads={allowUploads}
+        />
       </div>
       {notice}
       {formError ? (
