@@ -5,14 +5,22 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+WEB_PORT ?= 5173
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-ec2.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
+# The web app (frontend/). `npm ci` installs exactly the lockfile; the build is
+# redone when a source file changes.
+WEB        := frontend
+WEB_STAMP  := $(WEB)/node_modules/.installed-$(shell cat $(WEB)/package-lock.json | cksum | cut -d' ' -f1)
+WEB_DIST   := $(WEB)/dist/index.html
+WEB_SOURCES = $(shell find $(WEB)/src $(WEB)/public -type f) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
+
 .DEFAULT_GOAL := help
-.PHONY: help install run seed serve test lint format typecheck pytest indexes admin clean
+.PHONY: help install run dev seed serve test lint format typecheck pytest indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-ec2.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,16 +30,19 @@ $(STAMP): requirements.txt requirements-ec2.txt requirements-dev.txt
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
-run: $(STAMP) ## serve the API on 127.0.0.1:$PORT (default 8000) with the embedded defaults
+run: $(STAMP) $(WEB_DIST) ## the web app on 127.0.0.1:$WEB_PORT (5173) and the API on $PORT (8000), embedded defaults
 	@# The embedded database starts empty, so files from an earlier run would be orphans.
 	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
-	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT)
+	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT) --web-port $(WEB_PORT)
+
+dev: $(STAMP) $(WEB_STAMP) ## like run, but the web app from its sources with Vite's hot reload
+	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
+	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT) --web-port $(WEB_PORT) --web dev
 
 seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
 	$(BIN)/python -m chalicelib.manage seed
 
-test: lint typecheck lint-infra pytest ## ruff, mypy, workflow/IaC linters and pytest; fails on any finding
+test: lint typecheck lint-infra pytest web-test ## ruff, mypy, linters, pytest, the web app's checks and browser tests
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -44,7 +55,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-pytest: $(STAMP) ## the test suite (exit 5, "no tests collected", counts as a failure)
+pytest: $(STAMP) $(WEB_DIST) ## the test suite (exit 5, "no tests collected", counts as a failure)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
@@ -57,7 +68,7 @@ admin: $(STAMP) ## make an existing user an administrator: make admin EMAIL=ann@
 	$(BIN)/python -m chalicelib.manage admin --email "$(EMAIL)"
 
 clean: ## remove the virtualenv, caches and local data
-	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache $(WEB)/dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 .PHONY: sweep bench
@@ -102,3 +113,35 @@ serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
 	  $(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
 
+
+.PHONY: web-install web-build web-test web-typecheck web-lint web-unit e2e api-types
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@rm -f $(WEB)/node_modules/.installed-*
+	@touch $@
+
+$(WEB_DIST): $(WEB_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+web-install: $(WEB_STAMP) ## npm ci in frontend/
+
+web-build: $(WEB_DIST) ## build the web app into frontend/dist
+
+web-typecheck: $(WEB_STAMP) ## the TypeScript compiler over the web app
+	cd $(WEB) && npx tsc -b
+
+web-lint: $(WEB_STAMP) ## ESLint over the web app
+	cd $(WEB) && npx eslint --max-warnings 0 .
+
+web-unit: $(WEB_STAMP) ## Vitest: components, hooks, the session and upload logic
+	cd $(WEB) && npx vitest run
+
+e2e: $(STAMP) $(WEB_DIST) ## Playwright in Debian's Chromium against the API and the built app on loopback
+	@test -x /usr/bin/chromium || { echo "e2e needs Debian's Chromium: apt-get install -y chromium" >&2; exit 1; }
+	cd $(WEB) && npx playwright test
+
+web-test: web-typecheck web-lint web-unit e2e ## every check of the web app
+
+api-types: $(STAMP) $(WEB_STAMP) ## regenerate frontend/src/lib/api-types.ts from the served /openapi.json
+	$(BIN)/python tools/api_types.py

@@ -20,6 +20,7 @@ from chalicelib.posts import service as posts
 from chalicelib.posts.models import PostCreate
 from chalicelib.services import Services
 from chalicelib.users import repository as users
+from chalicelib.users.models import Role
 
 log = get_logger("demo")
 
@@ -31,6 +32,9 @@ PEOPLE = [
     ("cat", "Cat Moreau", "Street corners and their cats."),
     ("dan", "Dan Ishikawa", "Long exposures of short evenings."),
 ]
+# The embedded database lives inside `make run`, where `make admin` cannot reach
+# it: one demo person is an administrator, so the admin pages can be tried.
+DEMO_ADMIN = "dan"
 SUBJECTS = ["harbour", "mountain", "street", "forest", "river", "market", "bridge", "garden"]
 MOODS = ["at dawn", "in the rain", "after dark", "in winter", "at noon", "in fog", "at dusk"]
 TAGS = ["sea", "hills", "city", "night", "film", "travel", "autumn", "portrait", "bw"]
@@ -102,10 +106,14 @@ def _person(services: Services, username: str, display_name: str, bio: str) -> P
         display_name=display_name,
         now=now,
     )
+    roles: list[Role] = ["user", "admin"] if username == DEMO_ADMIN else ["user"]
     users.update_fields(
-        db=services.db, user_id=record.id, fields={"email_verified": True, "bio": bio}, now=now
+        db=services.db,
+        user_id=record.id,
+        fields={"email_verified": True, "bio": bio, "roles": roles},
+        now=now,
     )
-    return Principal(record.id, record.username, frozenset({"user"}), email_verified=True)
+    return Principal(record.id, record.username, frozenset(roles), email_verified=True)
 
 
 def _photo(rng: random.Random, width: int, height: int) -> bytes:

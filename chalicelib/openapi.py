@@ -20,6 +20,9 @@ OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
+# Bytes as sent. "format: binary" is what generators (openapi-typescript among
+# them) recognise, and what pydantic writes for a ``bytes`` field of a form.
+_BINARY = {"type": "string", "format": "binary"}
 
 _ERROR_TEXT = {
     400: "Malformed request",
@@ -78,6 +81,10 @@ def _schemas(specs: list[RouteSpec]) -> tuple[dict[SchemaKey, Any], dict[str, An
     for spec in specs:
         if spec.body is not None:
             wanted[(spec.body, "validation")] = None
+        if spec.raw_body is not None:
+            for form in spec.raw_body.content.values():
+                if form is not None:
+                    wanted[(form, "validation")] = None
         if spec.response is not None:
             wanted[(spec.response, "serialization")] = None
     keys: list[tuple[type[BaseModel], JsonSchemaMode]] = list(wanted)
@@ -106,6 +113,14 @@ def _operation(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
             "required": spec.body_required,
             "content": {http.JSON: {"schema": refs[(spec.body, "validation")]}},
         }
+    elif spec.raw_body is not None:
+        operation["requestBody"] = {
+            "required": spec.raw_body.required,
+            "content": {
+                media_type: {"schema": {**_BINARY} if form is None else refs[(form, "validation")]}
+                for media_type, form in spec.raw_body.content.items()
+            },
+        }
     return operation
 
 
@@ -120,7 +135,7 @@ def _responses(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
             success["content"] = {spec.response_media_type: {"schema": schema}}
         responses[str(spec.status)] = success
     statuses = set(spec.errors)
-    if spec.body is not None:
+    if spec.body is not None or spec.raw_body is not None:
         statuses |= {400, 413, 415, 422}
     if spec.query is not None:
         statuses.add(422)

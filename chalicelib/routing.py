@@ -13,7 +13,7 @@ import functools
 import inspect
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,20 @@ def no_authenticator(request: Request) -> Principal | None:
 
 
 @dataclass(frozen=True)
+class RawBody:
+    """A request body the view reads itself, declared so that the document describes it.
+
+    ``content`` maps each accepted media type (a range such as ``image/*`` too)
+    to the model of its form fields (for ``multipart/form-data``), or to None
+    for the bytes as sent. The wrapper parses none of it: a JSON body is
+    declared with ``body=`` instead.
+    """
+
+    content: Mapping[str, type[BaseModel] | None]
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     """What one route accepts and answers: read by the wrapper and by openapi.py."""
 
@@ -55,6 +69,7 @@ class RouteSpec:
     tag: str
     body: type[BaseModel] | None = None
     body_required: bool = True
+    raw_body: RawBody | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -174,6 +189,7 @@ class Router:
         *,
         body: type[BaseModel] | None = None,
         body_required: bool = True,
+        raw_body: RawBody | None = None,
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
@@ -187,7 +203,10 @@ class Router:
         The view is called as ``view(ctx, **path_params, body=..., query=..., user=...)``:
         ``body`` when a body model is declared, ``query`` when a query model is,
         ``user`` (a ``Principal``, or None for ``auth="optional"``) when ``auth`` is set.
+        A ``raw_body`` is only documented: the view reads ``ctx.request`` itself.
         """
+        if body is not None and raw_body is not None:
+            raise ValueError(f"{method} {path}: declare either body or raw_body, not both")
 
         def decorator(view: View) -> View:
             doc = inspect.getdoc(view) or view.__name__.replace("_", " ").capitalize()
@@ -201,6 +220,7 @@ class Router:
                 tag=self.tag,
                 body=body,
                 body_required=body_required,
+                raw_body=raw_body,
                 query=query,
                 response=response,
                 status=status,

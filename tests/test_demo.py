@@ -52,3 +52,12 @@ def test_make_seed_refuses_the_embedded_database(
         pytest.skip("with MONGODB_URI set, make seed loads the data (that is its job)")
     assert manage.main(["seed"]) == 2
     assert "MONGODB_URI" in capsys.readouterr().err
+
+
+def test_one_demo_person_is_an_administrator_so_the_admin_pages_can_be_tried(
+    svc: Services,
+) -> None:
+    demo.seed(svc, posts_count=1)
+    admins = [doc["username"] for doc in svc.db.users.find({"roles": "admin"})]
+    assert admins == [demo.DEMO_ADMIN]
+    assert svc.db.users.count_documents({"roles": ["user"]}) == 3

@@ -1,4 +1,6 @@
-"""`make run` loads the demo data and serves through `chalice local`: run it, talk HTTP to it."""
+"""`make run` loads the demo data and serves the API through `chalice local`: talk HTTP to it.
+
+The web app in front of it is tested in tests/test_web_server.py."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def chalice_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, str(DEVSERVER), "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, str(DEVSERVER), "--port", str(port), "--web", "none"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 
 from chalicelib.openapi import build_document
-from chalicelib.routing import RouteSpec
+from chalicelib.routing import Context, RawBody, Router, RouteSpec
 from tests.support import Http
 from tests.test_routing import probe_app
 
@@ -74,3 +75,57 @@ def test_operation_names_must_be_unique() -> None:
     twin = RouteSpec(path="/b", method="GET", name="same", summary="", description="", tag="t")
     with pytest.raises(ValueError, match="unique"):
         build_document([spec, twin], title="x")
+
+
+def test_an_image_upload_documents_a_raw_image_body_and_a_multipart_form(
+    document: dict[str, Any],
+) -> None:
+    upload = document["paths"]["/images"]["post"]
+    body = upload["requestBody"]
+    assert body["required"] is True
+    assert set(body["content"]) == {"image/*", "multipart/form-data"}
+    assert body["content"]["image/*"]["schema"] == {"type": "string", "format": "binary"}
+    ref = body["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert form["required"] == ["file"]
+    assert form["properties"]["file"]["type"] == "string"
+    assert form["properties"]["file"]["format"] == "binary"
+    assert {"type": "string", "maxLength": 300} in form["properties"]["alt"]["anyOf"]
+    assert {"type": "null"} in form["properties"]["alt"]["anyOf"]
+    assert {"400", "413", "415", "422"} <= set(upload["responses"])
+
+
+def test_a_raw_body_is_documented_from_the_route_declaration() -> None:
+    class Form(BaseModel):
+        data: bytes
+        note: str
+
+    router = Router(__name__, tag="raw")
+
+    @router.route("/raw", "PUT", raw_body=RawBody({"text/csv": None, "multipart/form-data": Form}))
+    def put_raw(ctx: Context) -> None:
+        """Take bytes."""
+
+    @router.route("/optional", "PUT", raw_body=RawBody({"application/pdf": None}, required=False))
+    def put_optional(ctx: Context) -> None:
+        """Take bytes, or nothing."""
+
+    document = build_document(router.specs, title="raw")
+    validate(document)
+    raw = document["paths"]["/raw"]["put"]["requestBody"]
+    assert raw["required"] is True
+    assert raw["content"]["text/csv"] == {"schema": {"type": "string", "format": "binary"}}
+    form = raw["content"]["multipart/form-data"]["schema"]
+    assert form == {"$ref": "#/components/schemas/Form"}
+    assert document["components"]["schemas"]["Form"]["required"] == ["data", "note"]
+    optional = document["paths"]["/optional"]["put"]["requestBody"]
+    assert optional["required"] is False
+
+
+def test_a_route_declares_a_json_body_or_a_raw_body_not_both() -> None:
+    class Thing(BaseModel):
+        name: str
+
+    router = Router(__name__, tag="raw")
+    with pytest.raises(ValueError, match="not both"):
+        router.route("/both", "POST", body=Thing, raw_body=RawBody({"image/*": None}))

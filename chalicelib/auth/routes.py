@@ -22,7 +22,7 @@ from chalicelib.auth.models import (
 from chalicelib.auth.principal import Principal
 from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
 from chalicelib.routing import Context, Router
-from chalicelib.users.models import UserPrivate
+from chalicelib.users import service as users_service
 
 router = Router(__name__, tag="auth")
 
@@ -36,7 +36,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 def register(ctx: Context, *, body: RegisterIn) -> Registered:
     """Create an account; a verification link is mailed to the address."""
     user = service.register(services=ctx.services, data=body, client_ip=http.client_ip(ctx.request))
-    return Registered(user=UserPrivate.of(user))
+    return Registered(user=users_service.render_private(services=ctx.services, records=[user])[0])
 
 
 @router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
@@ -112,7 +112,7 @@ def _tokens_response(ctx: Context, issued: service.Issued) -> Response:
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         refresh_token=issued.refresh_token,
-        user=UserPrivate.of(issued.user),
+        user=users_service.render_private(services=ctx.services, records=[issued.user])[0],
     )
     headers = {}
     if issued.refresh_token is not None:

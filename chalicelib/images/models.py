@@ -70,6 +70,13 @@ class AvatarPublic(BaseModel):
     urls: AvatarUrls
 
 
+class UploadForm(BaseModel):
+    """The fields of a ``multipart/form-data`` upload."""
+
+    file: bytes = Field(description="The image: JPEG, PNG, WebP, GIF or AVIF, at most 5 MiB.")
+    alt: str | None = Field(default=None, max_length=300, description="Text for `<img alt>`.")
+
+
 class UploadAuth(BaseModel):
     """What a browser needs to upload one file straight to the store."""
 

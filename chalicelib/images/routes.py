@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import errors, http
 from chalicelib.auth.principal import Principal
 from chalicelib.images import form
-from chalicelib.images.models import AvatarPublic, ImagePublic, RegisterImage, SetAvatar, UploadAuth
-from chalicelib.routing import Context, Router
+from chalicelib.images.models import (
+    AvatarPublic,
+    ImagePublic,
+    RegisterImage,
+    SetAvatar,
+    UploadAuth,
+    UploadForm,
+)
+from chalicelib.routing import Context, RawBody, Router
 
 router = Router(__name__, tag="images")
 
@@ -30,6 +37,7 @@ class UploadQuery(BaseModel):
 @router.route(
     "/images",
     "POST",
+    raw_body=RawBody({"image/*": None, "multipart/form-data": UploadForm}),
     query=UploadQuery,
     response=ImagePublic,
     status=201,
@@ -175,8 +183,12 @@ def _upload_body(request: Request, *, alt: str | None) -> tuple[bytes, str | Non
             raise errors.InvalidInput.field("file", "Send the image in the multipart field 'file'.")
         alt_part = parts.get("alt")
         if alt_part is not None:
-            alt = UploadQuery.model_validate({"alt": alt_part.text.strip() or None}).alt
-        return bytes(file.data), alt
+            alt = alt_part.text.strip() or None
+        try:
+            fields = UploadForm.model_validate({"file": bytes(file.data), "alt": alt})
+        except ValidationError as exc:
+            raise http.validation_error(exc) from None
+        return fields.file, fields.alt
     raise errors.UnsupportedMediaType(
         f"Send an image/* body or multipart/form-data (got {kind or 'no Content-Type'})."
     )

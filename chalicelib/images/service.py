@@ -9,7 +9,7 @@ never blocked by the store. ``sweep`` also expires ``pending`` images older
 than a day.
 
 The posts feature calls ``attach``, ``release``, ``find_many`` and ``to_public``;
-the profile calls ``avatar_urls``.
+posts' authors and user profiles get their avatars from ``find_many`` and ``avatar``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -329,6 +329,17 @@ def avatar_urls(record: ImageRecord, *, store: ImageStore) -> dict[str, str]:
         name: store.url(record.path, transformation=f"w-{size},h-{size},f-auto")
         for name, size in AVATAR_SIZES.items()
     }
+
+
+def avatar(
+    image_id: str | None, *, found: Mapping[str, ImageRecord], store: ImageStore
+) -> AvatarUrls | None:
+    """A user's avatar from images fetched in one batch by ``find_many``.
+
+    None when the user has none, or when its image is gone.
+    """
+    record = found.get(image_id) if image_id else None
+    return None if record is None else AvatarUrls(**avatar_urls(record, store=store))
 
 
 def set_avatar(*, services: Services, user: Principal, image_id: str) -> AvatarPublic:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from chalicelib.images.models import ImagePublic
+from chalicelib.images.models import AvatarUrls, ImagePublic
 
 Visibility = Literal["public", "private", "draft"]
 
@@ -72,7 +72,7 @@ class AuthorSummary(BaseModel):
     id: str
     username: str
     display_name: str
-    avatar: dict[str, str] | None = Field(description="Avatar URLs by size, or null.")
+    avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
 
 
 class PostPublic(BaseModel):

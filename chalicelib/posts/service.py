@@ -97,7 +97,6 @@ def render(
     rendered = []
     for record in records:
         author = authors.get(record.author_id)
-        avatar = found.get(author.avatar_image_id) if author and author.avatar_image_id else None
         rendered.append(
             PostPublic(
                 id=record.id,
@@ -109,7 +108,9 @@ def render(
                     id=record.author_id,
                     username=author.username if author else "[deleted]",
                     display_name=author.display_name if author else "",
-                    avatar=images.avatar_urls(avatar, store=store) if avatar else None,
+                    avatar=images.avatar(
+                        author.avatar_image_id if author else None, found=found, store=store
+                    ),
                 ),
                 images=[
                     images.to_public(found[i], store=store, signed=record.visibility != "public")

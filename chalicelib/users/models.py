@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.images.models import AvatarUrls
 from chalicelib.users.repository import UserRecord
 
 Role = Literal["user", "admin"]
@@ -23,10 +24,11 @@ class UserPrivate(BaseModel):
     roles: list[Role]
     email_verified: bool
     disabled: bool
+    avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
     created_at: datetime
 
     @classmethod
-    def of(cls, user: UserRecord) -> UserPrivate:
+    def of(cls, user: UserRecord, *, avatar: AvatarUrls | None) -> UserPrivate:
         return cls(
             id=user.id,
             email=user.email,
@@ -36,6 +38,7 @@ class UserPrivate(BaseModel):
             roles=[role for role in user.roles if role in ("user", "admin")],
             email_verified=user.email_verified,
             disabled=user.disabled,
+            avatar=avatar,
             created_at=user.created_at,
         )
 
@@ -47,15 +50,17 @@ class UserPublic(BaseModel):
     username: str
     display_name: str
     bio: str
+    avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
     created_at: datetime
 
     @classmethod
-    def of(cls, user: UserRecord) -> UserPublic:
+    def of(cls, user: UserRecord, *, avatar: AvatarUrls | None) -> UserPublic:
         return cls(
             id=user.id,
             username=user.username,
             display_name=user.display_name,
             bio=user.bio,
+            avatar=avatar,
             created_at=user.created_at,
         )
 

@@ -23,14 +23,15 @@ admin_router = Router(__name__ + ".admin", tag="admin")
 @router.route("/users/me", response=UserPrivate, auth="user")
 def get_me(ctx: Context, *, user: Principal) -> UserPrivate:
     """The signed-in user's account."""
-    return UserPrivate.of(service.get_me(services=ctx.services, principal=user))
+    me = service.get_me(services=ctx.services, principal=user)
+    return service.render_private(services=ctx.services, records=[me])[0]
 
 
 @router.route("/users/me", "PATCH", body=ProfileUpdate, response=UserPrivate, auth="user")
 def update_me(ctx: Context, *, user: Principal, body: ProfileUpdate) -> UserPrivate:
     """Change the display name or bio."""
     updated = service.update_profile(services=ctx.services, principal=user, data=body)
-    return UserPrivate.of(updated)
+    return service.render_private(services=ctx.services, records=[updated])[0]
 
 
 @router.route("/users/me/password", "POST", body=PasswordChange, status=204, auth="user")
@@ -47,7 +48,8 @@ def change_password(ctx: Context, *, user: Principal, body: PasswordChange) -> N
 @router.route("/users/{username}", response=UserPublic, errors=[404])
 def get_profile(ctx: Context, username: str) -> UserPublic:
     """A user's public profile."""
-    return UserPublic.of(service.public_profile(services=ctx.services, username=username))
+    profile = service.public_profile(services=ctx.services, username=username)
+    return service.render_public(services=ctx.services, records=[profile])[0]
 
 
 @admin_router.route("/admin/users", query=UserListQuery, response=UserList, auth="admin")
@@ -56,7 +58,8 @@ def list_users(ctx: Context, *, user: Principal, query: UserListQuery) -> UserLi
     page, next_cursor = service.list_users(
         services=ctx.services, limit=query.limit, cursor=query.cursor
     )
-    return UserList(items=[UserPrivate.of(u) for u in page], next_cursor=next_cursor)
+    items = service.render_private(services=ctx.services, records=page)
+    return UserList(items=items, next_cursor=next_cursor)
 
 
 @admin_router.route(
@@ -72,4 +75,4 @@ def update_user(
 ) -> UserPrivate:
     """Disable or enable an account, or change its roles."""
     updated = service.admin_update(services=ctx.services, admin=user, user_id=user_id, data=body)
-    return UserPrivate.of(updated)
+    return service.render_private(services=ctx.services, records=[updated])[0]

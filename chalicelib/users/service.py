@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib import errors
 from chalicelib.auth import sessions
 from chalicelib.auth.principal import Principal
+from chalicelib.images.models import AvatarUrls
 from chalicelib.logs import get_logger
 from chalicelib.pagination import decode_cursor, encode_cursor
 from chalicelib.services import Services
 from chalicelib.users import repository as users
-from chalicelib.users.models import AdminUserUpdate, ProfileUpdate
+from chalicelib.users.models import AdminUserUpdate, ProfileUpdate, UserPrivate, UserPublic
 from chalicelib.users.repository import UserRecord
 
 log = get_logger("users")
@@ -39,6 +42,39 @@ def public_profile(*, services: Services, username: str) -> UserRecord:
     if user is None or user.disabled:
         raise errors.NotFound(f"No user named {username}.")
     return user
+
+
+# ----------------------------------------------------------------- rendering
+
+
+def render_private(*, services: Services, records: Sequence[UserRecord]) -> list[UserPrivate]:
+    """Accounts as their owners (and admins) see them; every avatar in one query."""
+    avatars = _avatars(services, records)
+    return [UserPrivate.of(user, avatar=avatars.get(user.id)) for user in records]
+
+
+def render_public(*, services: Services, records: Sequence[UserRecord]) -> list[UserPublic]:
+    """Profiles as anyone sees them; every avatar in one query."""
+    avatars = _avatars(services, records)
+    return [UserPublic.of(user, avatar=avatars.get(user.id)) for user in records]
+
+
+def _avatars(services: Services, records: Sequence[UserRecord]) -> dict[str, AvatarUrls]:
+    """Avatar URLs by user id, the way posts embed their authors' (nothing for no avatar)."""
+    wanted = [user.avatar_image_id for user in records if user.avatar_image_id]
+    if not wanted:
+        return {}  # no query, and no image store built, for users without avatars
+    # Imported when needed: it loads pymongo and Pillow, which importing the app must not.
+    from chalicelib.images import service as images
+
+    found = images.find_many(db=services.db, image_ids=wanted)
+    store = services.image_store
+    avatars: dict[str, AvatarUrls] = {}
+    for user in records:
+        avatar = images.avatar(user.avatar_image_id, found=found, store=store)
+        if avatar is not None:
+            avatars[user.id] = avatar
+    return avatars
 
 
 # ------------------------------------------------------------------- admin

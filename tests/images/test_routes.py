@@ -97,6 +97,18 @@ def test_a_multipart_upload_takes_the_file_and_alt_fields(client: Http, sign_in:
     assert reply.json["alt"] == "A red square"
 
 
+def test_a_multipart_alt_over_300_characters_is_a_422_naming_it(
+    client: Http, sign_in: SignIn, db: Any
+) -> None:
+    body, content_type = multipart({"file": make_image(), "alt": "x" * 301})
+    reply = client.post(
+        "/images", body=body, headers={**sign_in(principal()), "Content-Type": content_type}
+    )
+    assert reply.status == 422, reply.body
+    assert [e["field"] for e in reply.problem["errors"]] == ["alt"]
+    assert db.images.count_documents({}) == 0
+
+
 def test_a_multipart_upload_in_the_wrong_field_is_named(client: Http, sign_in: SignIn) -> None:
     body, content_type = multipart({"image": make_image()}, file_field="image")
     reply = client.post(

@@ -107,7 +107,7 @@ def test_the_public_profile_shows_no_email_or_internal_fields(
     client: Http, people: dict[str, Session]
 ) -> None:
     profile = client.get("/users/ANN").json
-    assert set(profile) == {"id", "username", "display_name", "bio", "created_at"}
+    assert set(profile) == {"id", "username", "display_name", "bio", "avatar", "created_at"}
     assert client.get("/users/nobody").status == 404
 
 

@@ -66,7 +66,7 @@ export function Layout({ children }: { children: ReactNode }) {
                 </li>
                 <li>
                   <Link href={`/u/${state.user.username}`} className="nav-profile">
-                    <Avatar user={{ ...state.user, avatar: null }} size={32} />
+                    <Avatar user={state.user} size={32} />
                     <span>{state.user.display_name || state.user.username}</span>
                   </Link>
                 </li>

@@ -464,13 +464,8 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
-            /**
-             * Avatar
-             * @description Avatar URLs by size, or null.
-             */
-            avatar: {
-                [key: string]: string;
-            } | null;
+            /** @description Avatar URLs by size, or null. */
+            avatar: components["schemas"]["AvatarUrls"] | null;
         };
         /** AvatarPublic */
         AvatarPublic: {
@@ -863,6 +858,24 @@ export interface components {
              */
             upload_url: string;
         };
+        /**
+         * UploadForm
+         * @description The fields of a ``multipart/form-data`` upload.
+         */
+        UploadForm: {
+            /**
+             * File
+             * Format: binary
+             * @description The image: JPEG, PNG, WebP, GIF or AVIF, at most 5 MiB.
+             */
+            file: string;
+            /**
+             * Alt
+             * @description Text for `<img alt>`.
+             * @default null
+             */
+            alt?: string | null;
+        };
         /** UserList */
         UserList: {
             /** Items */
@@ -891,6 +904,8 @@ export interface components {
             email_verified: boolean;
             /** Disabled */
             disabled: boolean;
+            /** @description Avatar URLs by size, or null. */
+            avatar: components["schemas"]["AvatarUrls"] | null;
             /**
              * Created At
              * Format: date-time
@@ -910,6 +925,8 @@ export interface components {
             display_name: string;
             /** Bio */
             bio: string;
+            /** @description Avatar URLs by size, or null. */
+            avatar: components["schemas"]["AvatarUrls"] | null;
             /**
              * Created At
              * Format: date-time
@@ -2344,7 +2361,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "image/*": string;
+                "multipart/form-data": components["schemas"]["UploadForm"];
+            };
+        };
         responses: {
             /** @description Upload an image: a raw `image/*` body, or `multipart/form-data` field `file`. */
             201: {

@@ -11,7 +11,7 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "./api-types";
 import { ApiError, asProblem, parseRetryAfter } from "./problem";
 import { notices } from "./notices";
-import { Session, type TabChannel, type TokenPair } from "./session";
+import { Session, storageHint, type SessionHint, type TabChannel, type TokenPair } from "./session";
 
 export type Schemas = components["schemas"];
 export type Post = Schemas["PostPublic"];
@@ -26,6 +26,7 @@ export interface ApiOptions {
   fetch?: Fetch;
   baseUrl?: string;
   channel?: TabChannel | null;
+  hint?: SessionHint;
   now?: () => number;
 }
 
@@ -66,6 +67,7 @@ export function createApi(options: ApiOptions = {}) {
   const session = new Session({
     ...(options.now ? { now: options.now } : {}),
     channel: options.channel ?? null,
+    ...(options.hint ? { hint: options.hint } : {}),
     transport: {
       async refresh(): Promise<TokenPair | null> {
         // The cookie carries the refresh token; the body stays empty.
@@ -130,4 +132,4 @@ export async function callWithResponse<D>(
 const channel =
   typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel("snapboard-session");
 
-export const { api, session } = createApi({ channel });
+export const { api, session } = createApi({ channel, hint: storageHint });

@@ -25,8 +25,41 @@ export interface TabChannel {
   addEventListener(type: "message", listener: (event: MessageEvent<TabMessage>) => void): void;
 }
 
+/**
+ * Whether this browser may hold a refresh cookie: a yes/no hint, never a token.
+ * Script cannot see the httpOnly cookie, so without the hint every anonymous
+ * visit would spend a round trip (and a 401) on a refresh before the first
+ * paint. A stale "yes" costs one refresh; a missing one means logging in again.
+ */
+export interface SessionHint {
+  get(): boolean;
+  set(present: boolean): void;
+}
+
+const HINT_KEY = "snapboard.signed-in";
+
+export const storageHint: SessionHint = {
+  get() {
+    try {
+      return localStorage.getItem(HINT_KEY) === "1";
+    } catch {
+      return true; // storage unavailable: ask the server
+    }
+  },
+  set(present) {
+    try {
+      if (present) localStorage.setItem(HINT_KEY, "1");
+      else localStorage.removeItem(HINT_KEY);
+    } catch {
+      // storage unavailable: the hint only saves a request
+    }
+  },
+};
+
 export interface SessionOptions {
   transport: SessionTransport;
+  /** Defaults to asking the server every time. */
+  hint?: SessionHint;
   /** Refresh this long before the access token expires. */
   leadSeconds?: number;
   now?: () => number;
@@ -59,6 +92,7 @@ export class Session {
   readonly #setTimer: (callback: () => void, ms: number) => unknown;
   readonly #clearTimer: (handle: unknown) => void;
   readonly #channel: TabChannel | null;
+  readonly #hint: SessionHint | null;
 
   constructor(options: SessionOptions) {
     this.#transport = options.transport;
@@ -68,6 +102,7 @@ export class Session {
     this.#clearTimer =
       options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
     this.#channel = options.channel ?? null;
+    this.#hint = options.hint ?? null;
     this.#channel?.addEventListener("message", (event) => {
       // Another tab signed out (the cookie is gone) or in (a new cookie is set).
       if (event.data.type === "signed-out") this.#end();
@@ -110,6 +145,10 @@ export class Session {
 
   /** At start: a valid refresh cookie signs this tab in again. */
   async restore(): Promise<void> {
+    if (this.#hint !== null && !this.#hint.get()) {
+      this.#set({ status: "anonymous", user: null });
+      return;
+    }
     try {
       await this.refresh();
     } catch {
@@ -125,6 +164,7 @@ export class Session {
     this.#token = pair.access_token;
     this.#expiresAt = this.#now() + pair.expires_in * 1000;
     this.#schedule();
+    this.#hint?.set(true);
     this.#set({ status: "signed-in", user: pair.user });
     if (!wasSignedIn) this.#channel?.postMessage({ type: "signed-in" });
   }
@@ -164,6 +204,7 @@ export class Session {
     this.#timer = null;
     this.#token = null;
     this.#expiresAt = 0;
+    this.#hint?.set(false);
     this.#set({ status: "anonymous", user: null });
   }
 
