@@ -80,6 +80,9 @@ export function PostCard({ post, priority = false, headingLevel = 2 }: CardProps
           <p>{post.body || post.title}</p>
         </div>
       )}
+      {post.visibility !== "public" ? (
+        <span className="post-card-badge">{post.visibility === "private" ? "Private" : "Draft"}</span>
+      ) : null}
       <div className="post-card-body">
         <Heading className="post-card-title">
           <Link href={`/p/${post.id}`}>{post.title}</Link>
