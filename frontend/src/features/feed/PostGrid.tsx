@@ -140,6 +140,8 @@ interface GridProps {
   label: string;
   headingLevel?: 2 | 3;
   skeletons?: number;
+  /** Cards a page brings (the feed's `limit`): as many skeletons while the next one loads. */
+  pageSize?: number;
 }
 
 /**
@@ -147,7 +149,7 @@ interface GridProps {
  * sentinel under the grid comes near the viewport, or with the "Load more"
  * button (for keyboards, and browsers without IntersectionObserver).
  */
-export function PostGrid({ feed, empty, label, headingLevel = 2, skeletons = 6 }: GridProps) {
+export function PostGrid({ feed, empty, label, headingLevel = 2, skeletons = 6, pageSize = 12 }: GridProps) {
   const columns = useColumns();
   const sentinel = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLUListElement>(null);
@@ -214,6 +216,15 @@ export function PostGrid({ feed, empty, label, headingLevel = 2, skeletons = 6 }
             <PostCard post={post} priority={index < columns} headingLevel={headingLevel} />
           </li>
         ))}
+        {/* The next page's boxes while it loads (the sentinel asks early, so usually below the
+            fold): its cards then take their places, and nothing under them moves twice. */}
+        {loadingMore
+          ? Array.from({ length: pageSize }, (_, index) => (
+              <li key={`skeleton-${index}`} aria-hidden="true">
+                <SkeletonCard />
+              </li>
+            ))
+          : null}
       </ul>
       <div className="feed-more">
         <p className="sr-only" role="status">
@@ -233,11 +244,6 @@ export function PostGrid({ feed, empty, label, headingLevel = 2, skeletons = 6 }
             >
               Load more posts
             </button>
-            {loadingMore ? (
-              <span className="loading" aria-hidden="true">
-                Loading…
-              </span>
-            ) : null}
           </>
         ) : (
           <p className="feed-end">You have reached the end.</p>
