@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import compression from "@polka/compression";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin, type ProxyOptions } from "vite";
 
@@ -107,8 +108,27 @@ function vercelParity(config: VercelConfig): Plugin {
   };
 }
 
+/**
+ * `vite preview` compresses only its own files; the API's JSON through the
+ * proxy would go out as is. In production the layer in front of the API
+ * compresses it (API Gateway's `minimum_compression_size` in
+ * .chalice/config.json, nginx's `gzip` on EC2), so the local proxy does too.
+ */
+function compressProxiedApi(): Plugin {
+  const gzip = compression({ threshold: 1024 });
+  return {
+    name: "snapboard:compress-api",
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.url?.startsWith("/api/")) gzip(req, res, next);
+        else next();
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), vercelParity(vercel)],
+  plugins: [react(), vercelParity(vercel), compressProxiedApi()],
   server: { host: "127.0.0.1", port: webPort, strictPort: true, proxy },
   preview: { host: "127.0.0.1", port: webPort, strictPort: true, proxy },
   // The manifest lets bench/web.py count the initial route's JavaScript exactly.

@@ -10,7 +10,7 @@ export function Avatar({ user, size }: Props) {
   const url = size <= 48 ? user.avatar?.small : size <= 96 ? user.avatar?.medium : user.avatar?.large;
   const style = { width: size, height: size };
   if (url) {
-    return <img className="avatar" src={url} alt="" width={size} height={size} style={style} />;
+    return <img className="avatar" src={url} alt="" width={size} height={size} style={style} loading="lazy" />;
   }
   const hue = [...user.username].reduce((sum, char) => sum + char.charCodeAt(0), 0) % 360;
   return (

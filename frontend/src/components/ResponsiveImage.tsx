@@ -23,8 +23,17 @@ export function ResponsiveImage({ image, sizes, priority = false, className, rat
   return (
     <div
       className={["image-box", loaded ? "is-loaded" : "", className ?? ""].join(" ").trim()}
-      style={{ aspectRatio: String(aspect), backgroundImage: `url("${image.placeholder}")` }}
+      style={{ aspectRatio: String(aspect) }}
     >
+      {/* An <img>, not a CSS background, so off-screen placeholders wait too. */}
+      <img
+        className="image-placeholder"
+        src={image.placeholder}
+        alt=""
+        aria-hidden="true"
+        loading={priority ? "eager" : "lazy"}
+        decoding="async"
+      />
       <img
         src={image.variants.card}
         srcSet={image.srcset}

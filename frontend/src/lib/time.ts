@@ -17,3 +17,10 @@ export function relativeTime(iso: string, now: number = Date.now()): string {
   }
   return "just now";
 }
+
+const absolute = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
+
+/** "1 Dec 2026, 08:41": one shared formatter (toLocaleString builds a new one per call). */
+export function absoluteTime(iso: string): string {
+  return absolute.format(new Date(iso));
+}

@@ -4,7 +4,7 @@ import { Avatar } from "../../components/Avatar";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { ResponsiveImage } from "../../components/ResponsiveImage";
 import type { Image, Post } from "../../lib/api";
-import { relativeTime } from "../../lib/time";
+import { absoluteTime, relativeTime } from "../../lib/time";
 import type { FeedState } from "./useFeed";
 import "./feed.css";
 
@@ -93,7 +93,7 @@ export function PostCard({ post, priority = false, headingLevel = 2 }: CardProps
             <span>{name}</span>
           </Link>
           <span aria-hidden="true">·</span>
-          <time dateTime={post.created_at} title={new Date(post.created_at).toLocaleString()}>
+          <time dateTime={post.created_at} title={absoluteTime(post.created_at)}>
             {relativeTime(post.created_at)}
           </time>
         </p>

@@ -96,7 +96,7 @@ function fetchPage(key: string, cursor: string | undefined, signal: AbortSignal)
  * `next_cursor` (never an offset, so posts arriving meanwhile do not shift the
  * pages) and does nothing while a page is already on its way.
  */
-export function useFeed(filters: FeedFilters, { limit = 12 }: { limit?: number } = {}): FeedState {
+export function useFeed(filters: FeedFilters, { limit = 9 }: { limit?: number } = {}): FeedState {
   const key = queryKey(filters, limit);
   const [stored, dispatch] = useReducer(reducer, key, initial);
   if (stored.key !== key) dispatch({ type: "reset", key });

@@ -5,7 +5,7 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { NotFound } from "../../components/NotFound";
 import { api, call, type Post } from "../../lib/api";
 import { isAdmin, useSession } from "../../lib/useSession";
-import { relativeTime } from "../../lib/time";
+import { absoluteTime, relativeTime } from "../../lib/time";
 import { useTitle } from "../../lib/useTitle";
 import { TagLink } from "../feed/PostGrid";
 import { Gallery } from "./Gallery";
@@ -88,7 +88,7 @@ function PostView({ post }: { post: Post }) {
             <Avatar user={post.author} size={48} />
             <span>{name}</span>
           </Link>
-          <time dateTime={post.created_at} title={new Date(post.created_at).toLocaleString()}>
+          <time dateTime={post.created_at} title={absoluteTime(post.created_at)}>
             {relativeTime(post.created_at)}
           </time>
         </p>
