@@ -1,53 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeApi, type Handler, type Seen } from "../test/fakeApi";
 import { json, makePair, makeUser, noContent, problem } from "../test/fixtures";
 import { call, callWithResponse, createApi } from "./api";
 import { notices } from "./notices";
 import { ApiError } from "./problem";
 
 const BASE = "http://web.test/api";
-
-interface Seen {
-  method: string;
-  path: string;
-  authorization: string | null;
-  body: string;
-  credentials: RequestCredentials;
-}
-
-type Handler = (request: Request, seen: Seen) => Response | Promise<Response>;
-
-/**
- * The API at the fetch level: each route answers in turn from its list (the
- * last answer repeats), and every request is recorded as the server saw it.
- */
-function fakeApi(routes: Record<string, Handler | Handler[]>) {
-  const seen: Seen[] = [];
-  const count: Record<string, number> = {};
-  const fetch = vi.fn(async (request: Request) => {
-    const path = new URL(request.url).pathname.replace(/^\/api/, "");
-    const key = `${request.method} ${path}`;
-    const entry: Seen = {
-      method: request.method,
-      path,
-      authorization: request.headers.get("Authorization"),
-      body: await request.clone().text(),
-      credentials: request.credentials,
-    };
-    seen.push(entry);
-    const route = routes[key];
-    if (route === undefined) throw new Error(`unexpected request ${key}`);
-    const answers = Array.isArray(route) ? route : [route];
-    const n = count[key] ?? 0;
-    count[key] = n + 1;
-    const handler = answers[Math.min(n, answers.length - 1)];
-    return handler!(request, entry);
-  });
-  return {
-    fetch,
-    seen,
-    calls: (key: string) => seen.filter((s) => `${s.method} ${s.path}` === key),
-  };
-}
 
 const ME = makeUser();
 const me: Handler = () => json(ME);
