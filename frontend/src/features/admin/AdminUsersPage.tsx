@@ -130,19 +130,19 @@ function UserRow({
             type="button"
             className={user.disabled ? "button" : "button button-danger"}
             disabled={busy}
+            aria-label={`${user.disabled ? "Enable" : "Disable"} ${user.username}`}
             onClick={() => void change({ disabled: !user.disabled })}
           >
             {user.disabled ? "Enable" : "Disable"}
-            <span className="sr-only"> {user.username}</span>
           </button>
           <button
             type="button"
             className="button"
             disabled={busy}
+            aria-label={admin ? `Revoke admin from ${user.username}` : `Grant admin to ${user.username}`}
             onClick={() => void change({ roles: admin ? ["user"] : ["user", "admin"] })}
           >
             {admin ? "Revoke admin" : "Grant admin"}
-            <span className="sr-only">{admin ? ` from ${user.username}` : ` to ${user.username}`}</span>
           </button>
         </div>
         {error ? (
