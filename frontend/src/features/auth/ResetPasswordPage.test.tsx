@@ -10,7 +10,7 @@ import ResetPasswordPage from "./ResetPasswordPage";
 async function choose(password: string, confirm = password) {
   const user = userEvent.setup();
   await user.type(screen.getByLabelText("New password"), password);
-  await user.type(screen.getByLabelText("Confirm new password"), confirm);
+  await user.type(screen.getByLabelText("Confirm password"), confirm);
   await user.click(screen.getByRole("button", { name: "Change password" }));
 }
 
@@ -43,7 +43,7 @@ describe("ResetPasswordPage", () => {
     const api = stubApi({});
     renderAt("/reset-password?token=tok-3", <ResetPasswordPage />);
     await choose("a-much-better-one-42", "a-much-better-one-43");
-    expect(screen.getByLabelText("Confirm new password")).toHaveAccessibleDescription("The two passwords differ.");
+    expect(screen.getByLabelText("Confirm password")).toHaveAccessibleDescription("The two passwords differ.");
     expect(api.seen).toHaveLength(0);
   });
 

@@ -110,7 +110,7 @@ export default function ResetPasswordPage() {
             />
           )}
         </Field>
-        <Field label="Confirm new password" error={errors.fields.confirm}>
+        <Field label="Confirm password" error={errors.fields.confirm}>
           {(props) => (
             <input
               {...props}
