@@ -10,10 +10,11 @@ export function VerifyEmailNotice() {
   const state = useSession();
   if (state.status !== "signed-in" || state.user.email_verified) return null;
   return (
-    <div className="verify-notice">
+    // A named region: a landmark of its own wherever the layout puts it.
+    <section className="verify-notice" aria-label="Email verification">
       <p>
         Confirm your email to post. <ResendVerification />
       </p>
-    </div>
+    </section>
   );
 }
