@@ -31,6 +31,8 @@ export class ApiError extends Error {
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
   if (value === null || value.trim() === "") return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  // An HTTP date names its day and month; Date.parse alone reads "-5" or "1.5" as dates.
+  if (!/[a-z]{3}/i.test(value)) return null;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return null;
   return Math.max(0, Math.ceil((at - now) / 1000));

@@ -85,6 +85,8 @@ export class Session {
   #state: SessionState = { status: "restoring", user: null };
   #inflight: Promise<string | null> | null = null;
   #timer: unknown = null;
+  /** Bumped by every sign-in and sign-out: a refresh answer from before one is stale. */
+  #epoch = 0;
   readonly #listeners = new Set<() => void>();
   readonly #transport: SessionTransport;
   readonly #leadMs: number;
@@ -161,6 +163,7 @@ export class Session {
   /** A login (or refresh) answer: keep the access token in memory, schedule the next refresh. */
   accept(pair: TokenPair): void {
     const wasSignedIn = this.#state.status === "signed-in";
+    this.#epoch += 1;
     this.#token = pair.access_token;
     this.#expiresAt = this.#now() + pair.expires_in * 1000;
     this.#schedule();
@@ -181,7 +184,10 @@ export class Session {
   }
 
   async #refreshOnce(): Promise<string | null> {
+    const epoch = this.#epoch;
     const pair = await this.#transport.refresh();
+    // Signed out (or in again) while the request was out: its answer must not undo that.
+    if (epoch !== this.#epoch) return this.#token;
     if (pair === null) {
       this.#end();
       return null;
@@ -200,6 +206,7 @@ export class Session {
   }
 
   #end(): void {
+    this.#epoch += 1;
     if (this.#timer !== null) this.#clearTimer(this.#timer);
     this.#timer = null;
     this.#token = null;

@@ -2,14 +2,16 @@ import "@testing-library/jest-dom/vitest";
 import { cleanup } from "@testing-library/react";
 import { afterEach } from "vitest";
 
-// jsdom brings no fetch, so tests run on Node's, whose Request refuses a relative
-// URL; a browser resolves it against the page. The API client sends `/api/...`.
+// jsdom has no fetch of its own, so Request is Node's, which refuses a relative
+// URL ("/api/posts") that a browser resolves against the page. Resolve it the
+// browser's way, so the app's real client runs in tests against a stubbed fetch.
 const NodeRequest = globalThis.Request;
-globalThis.Request = class Request extends NodeRequest {
+class PageRequest extends NodeRequest {
   constructor(input: RequestInfo | URL, init?: RequestInit) {
-    super(typeof input === "string" ? new URL(input, window.location.href) : input, init);
+    super(typeof input === "string" ? new URL(input, document.baseURI) : input, init);
   }
-};
+}
+globalThis.Request = PageRequest;
 
 afterEach(() => {
   cleanup();

@@ -1,3 +1,80 @@
+import { useState, type FormEvent } from "react";
+import { Link } from "wouter";
+import { Field } from "../../components/Field";
+import { api, call } from "../../lib/api";
+import { useTitle } from "../../lib/useTitle";
+import { formErrors, NO_ERRORS, type FormErrors } from "./formErrors";
+import "./accounts.css";
+
+// The API answers the same for every address (no one learns who has an account): so does the page.
+const SENT = "If an account exists for that address, we sent it a link to reset the password.";
+
+/** `/forgot-password`: ask for a reset link. */
 export default function ForgotPasswordPage() {
-  return <h1>ForgotPasswordPage</h1>;
+  useTitle("Forgot password");
+  const [email, setEmail] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
+  const [sent, setSent] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    try {
+      await call(api.POST("/auth/password-reset", { body: { email } }));
+      setSent(true);
+    } catch (error) {
+      setErrors(formErrors(error, { email: "Email" }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="auth-page">
+      <h1>Forgot password</h1>
+      {sent ? (
+        <div className="auth-result" role="status">
+          <p>{SENT}</p>
+          <p>The link works once and expires in 1 hour. No mail? Check the address and ask again.</p>
+          <button type="button" className="link-button" onClick={() => setSent(false)}>
+            Use another address
+          </button>
+        </div>
+      ) : (
+        <form className="form" onSubmit={(event) => void submit(event)} noValidate>
+          <p>Enter the address you signed up with and we will mail you a link to choose a new password.</p>
+          {errors.form ? (
+            <p className="form-error" role="alert">
+              {errors.form}
+            </p>
+          ) : null}
+          <Field label="Email" error={errors.fields.email}>
+            {(props) => (
+              <input
+                {...props}
+                type="email"
+                name="email"
+                autoComplete="email"
+                required
+                value={email}
+                onChange={(event) => setEmail(event.target.value)}
+              />
+            )}
+          </Field>
+          <div className="form-actions">
+            <button type="submit" className="button button-primary" disabled={busy}>
+              {busy ? "Sending…" : "Send the link"}
+            </button>
+          </div>
+        </form>
+      )}
+      <div className="auth-links">
+        <p>
+          Remembered it? <Link href="/login">Log in</Link>
+        </p>
+      </div>
+    </section>
+  );
 }
