@@ -11,6 +11,7 @@ export function makeUser(overrides: Partial<User> = {}): User {
     roles: ["user"],
     email_verified: true,
     disabled: false,
+    avatar: null,
     created_at: "2026-11-19T08:00:00Z",
     ...overrides,
   };

@@ -48,13 +48,13 @@ describe("FeedPage", () => {
     expect(within(cards[1]!).getByRole("img", { name: "Photo 21" })).toHaveAttribute("loading", "lazy");
   });
 
-  it("asks for the newest posts, a page of 12", async () => {
+  it("asks for the newest posts, a page of 9", async () => {
     stubIntersectionObserver();
     const { requests } = stubApi({ "GET /posts": () => json({ items: page1, next_cursor: null }) });
     renderFeed();
     await screen.findByRole("link", { name: "Post number 1" });
     expect(requests).toHaveLength(1);
-    expect(requests[0]!.url.searchParams.get("limit")).toBe("12");
+    expect(requests[0]!.url.searchParams.get("limit")).toBe("9");
     expect(requests[0]!.url.searchParams.has("cursor")).toBe(false);
     expect(screen.getByText("You have reached the end.")).toBeInTheDocument();
   });
