@@ -1,10 +1,15 @@
-import { useState, type ReactNode } from "react";
+import { lazy, Suspense, useState, type ReactNode } from "react";
 import { Link, useLocation } from "wouter";
 import { api, call, session } from "../lib/api";
 import { ApiError, describeError } from "../lib/problem";
 import { isAdmin, useSession } from "../lib/useSession";
 import { Avatar } from "./Avatar";
 import { StatusBanner } from "./StatusBanner";
+
+// Only an unverified account sees it: not part of everybody's first paint.
+const VerifyEmailNotice = lazy(() =>
+  import("../features/auth/VerifyEmailNotice").then((module) => ({ default: module.VerifyEmailNotice })),
+);
 
 function LogoutButton() {
   const [, navigate] = useLocation();
@@ -90,6 +95,11 @@ export function Layout({ children }: { children: ReactNode }) {
         </nav>
       </header>
       <StatusBanner />
+      {state.status === "signed-in" && !state.user.email_verified ? (
+        <Suspense fallback={null}>
+          <VerifyEmailNotice />
+        </Suspense>
+      ) : null}
       <main id="main" tabIndex={-1}>
         {children}
       </main>
