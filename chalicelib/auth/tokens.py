@@ -53,7 +53,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
     """Verify signature, algorithm and lifetime; raise ``Unauthenticated`` otherwise.
 
     PyJWT checks the signature; the lifetime is checked against ``now`` (the
-    services' clock) so the whole app agrees on what time it is.
+    app's one clock) so the whole app agrees on what time it is.
     """
     invalid = errors.Unauthenticated("The access token is not valid.", code="invalid_token")
     try:

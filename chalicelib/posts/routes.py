@@ -24,7 +24,9 @@ def list_posts(ctx: Context, *, user: Principal | None, query: PostQuery) -> Pos
     """
     from chalicelib.posts import service
 
-    items, next_cursor = service.list_posts(services=ctx.services, viewer=user, query=query)
+    items, next_cursor = service.list_posts(
+        db=ctx.db, image_store=ctx.image_store, settings=ctx.settings, viewer=user, query=query
+    )
     return PostPage(items=items, next_cursor=next_cursor)
 
 
@@ -33,7 +35,9 @@ def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Response:
     """Publish a post; its `image_ids` must be your own unattached uploads."""
     from chalicelib.posts import service
 
-    post = service.create_post(services=ctx.services, author=user, data=body)
+    post = service.create_post(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, author=user, data=body
+    )
     headers = {"Location": f"/posts/{post.id}", "ETag": service.etag(post.version)}
     return http.json_response(post, status=201, headers=headers)
 
@@ -45,10 +49,10 @@ def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Response:
 
     cached = ctx.request.headers.get("if-none-match")
     if cached is not None:
-        tag = service.current_etag(services=ctx.services, viewer=user, post_id=post_id)
+        tag = service.current_etag(db=ctx.db, viewer=user, post_id=post_id)
         if tag in (value.strip() for value in cached.split(",")):
             return http.empty_response(304, {"ETag": tag})
-    post = service.get_post(services=ctx.services, viewer=user, post_id=post_id)
+    post = service.get_post(db=ctx.db, image_store=ctx.image_store, viewer=user, post_id=post_id)
     return http.json_response(post, headers={"ETag": service.etag(post.version)})
 
 
@@ -65,7 +69,9 @@ def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate
     from chalicelib.posts import service
 
     post = service.update_post(
-        services=ctx.services,
+        db=ctx.db,
+        image_store=ctx.image_store,
+        clock=ctx.clock,
         editor=user,
         post_id=post_id,
         data=body,
@@ -79,4 +85,6 @@ def delete_post(ctx: Context, post_id: str, *, user: Principal) -> None:
     """Delete a post (author or admin); its images are deleted from the store."""
     from chalicelib.posts import service
 
-    service.delete_post(services=ctx.services, editor=user, post_id=post_id)
+    service.delete_post(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, editor=user, post_id=post_id
+    )
