@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
-from chalicelib.auth.principal import Principal
 from chalicelib.clock import Clock
 from chalicelib.images.store import ImageStore
 from chalicelib.logs import get_logger
 from chalicelib.posts import service as post_service
 from chalicelib.posts.models import PostCreate
+from chalicelib.principal import Principal
 from chalicelib.settings import Settings
 from chalicelib.users import repository as user_repository
 from chalicelib.users.models import Role

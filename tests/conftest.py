@@ -26,8 +26,8 @@ import pytest
 from argon2 import PasswordHasher
 from chalice.test import Client
 
-from chalicelib.auth.principal import Principal
 from chalicelib.composition import Clients, create_app, forget_process_clients
+from chalicelib.principal import Principal
 from chalicelib.resources import Resources
 from chalicelib.routing import Api, Context
 from chalicelib.settings import Settings

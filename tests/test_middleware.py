@@ -191,7 +191,7 @@ def test_a_route_that_declares_its_caching_keeps_it_for_signed_in_callers(
 
     from PIL import Image
 
-    from chalicelib.auth.principal import Principal
+    from chalicelib.principal import Principal
 
     headers = sign_in(Principal("6b0000000000000000000001", "ann", frozenset({"user"}), True))
     picture = io.BytesIO()

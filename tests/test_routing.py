@@ -17,8 +17,8 @@ from chalice.local import LocalDevServer
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, http
-from chalicelib.auth.principal import Principal
 from chalicelib.composition import Clients
+from chalicelib.principal import Principal
 from chalicelib.routing import Api, Context, Router, no_authenticator
 from tests.conftest import chalice_transport
 from tests.support import Http

@@ -19,8 +19,8 @@ from chalicelib.auth.models import (
     TokenIn,
     TokenPair,
 )
-from chalicelib.auth.principal import Principal
 from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
+from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 from chalicelib.users import service as users_service
 from chalicelib.users.models import UserPrivate

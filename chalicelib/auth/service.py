@@ -13,10 +13,10 @@ from email_validator import EmailNotValidError, validate_email
 from chalicelib import errors
 from chalicelib.auth import onetime, passwords, sessions, tokens
 from chalicelib.auth.models import PasswordResetConfirm, RegisterIn
-from chalicelib.auth.principal import Principal, Role
 from chalicelib.clock import Clock
 from chalicelib.logs import get_logger
 from chalicelib.mail.message import Mail, Mailer, MailError, link_mail
+from chalicelib.principal import Principal, Role
 from chalicelib.ratelimit import limiter
 from chalicelib.ratelimit.limiter import RateLimiter
 from chalicelib.settings import Settings

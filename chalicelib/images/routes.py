@@ -8,7 +8,6 @@ from chalice.app import Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import errors, http
-from chalicelib.auth.principal import Principal
 from chalicelib.images import form
 from chalicelib.images.models import (
     AvatarPublic,
@@ -18,6 +17,7 @@ from chalicelib.images.models import (
     UploadAuth,
     UploadForm,
 )
+from chalicelib.principal import Principal
 from chalicelib.routing import Context, RawBody, Router
 
 router = Router(__name__, tag="images")

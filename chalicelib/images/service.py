@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.auth.principal import Principal
 from chalicelib.clock import Clock
 from chalicelib.images import repository, validation
 from chalicelib.images.local import Delivery, LocalStore
@@ -37,6 +36,7 @@ from chalicelib.images.models import (
 )
 from chalicelib.images.store import ImageStore, StoredFile, StoreError
 from chalicelib.logs import get_logger
+from chalicelib.principal import Principal
 
 Db = Any
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice.app import Response
 
 from chalicelib import http
-from chalicelib.auth.principal import Principal
 from chalicelib.posts.models import PostCreate, PostPage, PostPublic, PostQuery, PostUpdate
+from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 
 router = Router(__name__, tag="posts")

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.auth.principal import Principal
 from chalicelib.clock import Clock
 from chalicelib.images import service as image_service
 from chalicelib.images.store import ImageStore
@@ -15,6 +14,7 @@ from chalicelib.pagination import decode_cursor, encode_cursor
 from chalicelib.posts import repository
 from chalicelib.posts.models import AuthorSummary, PostCreate, PostPublic, PostQuery, PostUpdate
 from chalicelib.posts.repository import PostRecord
+from chalicelib.principal import Principal
 from chalicelib.settings import Settings
 from chalicelib.users import repository as user_repository
 

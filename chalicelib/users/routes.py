@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chalicelib.auth import service as auth_service
-from chalicelib.auth.principal import Principal
+from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 from chalicelib.users import service
 from chalicelib.users.models import (

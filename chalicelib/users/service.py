@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.auth import sessions
-from chalicelib.auth.principal import Principal
 from chalicelib.clock import Clock
 from chalicelib.images.models import AvatarUrls
 from chalicelib.logs import get_logger
 from chalicelib.pagination import decode_cursor, encode_cursor
+from chalicelib.principal import Principal
 from chalicelib.users import repository as users
 from chalicelib.users.models import AdminUserUpdate, ProfileUpdate, UserPrivate, UserPublic
 from chalicelib.users.repository import UserRecord

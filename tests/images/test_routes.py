@@ -13,8 +13,8 @@ import respx
 from bson import ObjectId
 from PIL import Image
 
-from chalicelib.auth.principal import Principal
 from chalicelib.composition import Clients
+from chalicelib.principal import Principal
 from tests.images.conftest import FakeImageKit, make_image, signed_query
 from tests.support import Http, Reply
 

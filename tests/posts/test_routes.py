@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from chalicelib.auth.principal import Principal
 from chalicelib.composition import Clients
 from chalicelib.pagination import encode_cursor
 from chalicelib.posts import service
 from chalicelib.posts.models import PostCreate
+from chalicelib.principal import Principal
 from tests.accounts import Accounts, Session
 from tests.support import FakeClock, Http
 
