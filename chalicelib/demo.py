@@ -20,10 +20,9 @@ from chalicelib.images.store import ImageStore
 from chalicelib.logs import get_logger
 from chalicelib.posts import service as post_service
 from chalicelib.posts.models import PostCreate
-from chalicelib.principal import Principal
+from chalicelib.principal import Principal, Role
 from chalicelib.settings import Settings
 from chalicelib.users import repository as user_repository
-from chalicelib.users.models import Role
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher

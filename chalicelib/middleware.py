@@ -84,12 +84,12 @@ def _request_id(request: Request) -> str:
 
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
-    declared = http.parse_decimal(request.headers.get("content-length"))
-    too_large = declared is not None and declared > http.MAX_BODY_BYTES
-    if too_large or len(request.raw_body or b"") > http.MAX_BODY_BYTES:
-        return http.error_to_response(
-            errors.PayloadTooLarge(f"Request bodies are limited to {http.MAX_BODY_BYTES} bytes.")
+    try:
+        http.check_body_size(
+            declared=request.headers.get("content-length"), received=len(request.raw_body or b"")
         )
+    except errors.PayloadTooLarge as exc:
+        return http.error_to_response(exc)
     return get_response(request)
 
 

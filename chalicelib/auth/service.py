@@ -16,11 +16,11 @@ from chalicelib.auth.models import PasswordResetConfirm, RegisterIn
 from chalicelib.clock import Clock
 from chalicelib.logs import get_logger
 from chalicelib.mail.message import Mail, Mailer, MailError, link_mail
-from chalicelib.principal import Principal, Role
+from chalicelib.principal import Principal
 from chalicelib.ratelimit import limiter
 from chalicelib.ratelimit.limiter import RateLimiter
 from chalicelib.settings import Settings
-from chalicelib.users import repository as users
+from chalicelib.users import repository as user_repository
 from chalicelib.users.repository import UserRecord
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def register(
     email, username = _check_registration(data)
     now = clock()
     try:
-        user = users.insert_user(
+        user = user_repository.insert_user(
             db=db,
             email=email,
             username=username,
@@ -79,7 +79,7 @@ def register(
             display_name=(data.display_name or username).strip(),
             now=now,
         )
-    except users.DuplicateUser as exc:
+    except user_repository.DuplicateUser as exc:
         raise errors.Conflict(
             f"That {exc.field} is already registered.", code=f"{exc.field}_taken"
         ) from None
@@ -120,8 +120,7 @@ def _check_registration(data: RegisterIn) -> tuple[str, str]:
     for problem in passwords.problems(data.password, email=email or data.email, username=username):
         found.append(errors.FieldError("password", problem))
     if found:
-        names = ", ".join(dict.fromkeys(e.field for e in found))
-        raise errors.InvalidInput(f"Invalid value for: {names}", errors=found)
+        raise errors.InvalidInput.fields(found)
     return email, username
 
 
@@ -144,7 +143,7 @@ def login(
     rate_limiter.hit(limiter.LOGIN_PER_IP_EMAIL, f"{client_ip}|{address}")
     now = clock()
     hasher = password_hasher
-    user = users.find_by_email(db=db, email=address)
+    user = user_repository.find_by_email(db=db, email=address)
     if user is None:
         passwords.spend_equal_time(hasher, password)
         raise _bad_credentials()
@@ -166,7 +165,7 @@ def login(
     if user.failed_logins or user.locked_until is not None:
         fields.update(failed_logins=0, locked_until=None)
     if fields:
-        user = users.update_fields(db=db, user_id=user.id, fields=fields, now=now) or user
+        user = user_repository.update_fields(db=db, user_id=user.id, fields=fields, now=now) or user
     refresh = tokens.new_secret()
     session = sessions.start(db=db, user_id=user.id, token_hash=tokens.digest(refresh), now=now)
     log.info({"event": "login", "user_id": user.id, "session_id": session.id})
@@ -178,9 +177,9 @@ def _bad_credentials() -> errors.Unauthenticated:
 
 
 def _count_failure(db: Db, user: UserRecord, now: datetime) -> None:
-    failures = users.count_failed_login(db=db, user_id=user.id)
+    failures = user_repository.count_failed_login(db=db, user_id=user.id)
     if failures >= LOCKOUT_THRESHOLD:
-        users.update_fields(
+        user_repository.update_fields(
             db=db,
             user_id=user.id,
             fields={"failed_logins": 0, "locked_until": now + LOCKOUT_DURATION},
@@ -246,7 +245,7 @@ def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> I
 
 
 def _active_user(db: Db, session: sessions.SessionRecord, now: datetime) -> UserRecord:
-    user = users.find_by_id(db=db, user_id=session.user_id)
+    user = user_repository.find_by_id(db=db, user_id=session.user_id)
     if user is None or user.disabled:
         sessions.revoke(db=db, session_id=session.id, reason="disabled", now=now)
         raise errors.Unauthenticated("This account is disabled.", code="account_disabled")
@@ -277,16 +276,15 @@ def authenticate(
     )
     # One indexed read per request: a disabled account, a password reset or a
     # role change takes effect at once, not when the token expires.
-    user = users.find_by_id(db=db, user_id=claims.user_id)
+    user = user_repository.find_by_id(db=db, user_id=claims.user_id)
     if user is None or user.disabled:
         raise errors.Unauthenticated("This account cannot sign in.", code="invalid_token")
     if claims.version != user.token_version:
         raise errors.Unauthenticated("The session has ended; sign in again.", code="token_revoked")
-    roles: frozenset[Role] = frozenset(r for r in user.roles if r in ("user", "admin"))  # type: ignore[misc]
     return Principal(
         id=user.id,
         username=user.username,
-        roles=roles,
+        roles=frozenset(user.roles),
         email_verified=user.email_verified,
         session_id=claims.session_id,
     )
@@ -300,7 +298,7 @@ def verify_email(*, db: Db, clock: Clock, token: str) -> None:
     user_id = onetime.consume(db=db, token=token, purpose="verify_email", now=now)
     if user_id is None:
         raise errors.InvalidInput.field("token", "is invalid, expired or already used")
-    users.update_fields(db=db, user_id=user_id, fields={"email_verified": True}, now=now)
+    user_repository.update_fields(db=db, user_id=user_id, fields={"email_verified": True}, now=now)
     log.info({"event": "email_verified", "user_id": user_id})
 
 
@@ -313,7 +311,7 @@ def resend_verification(
     settings: Settings,
     principal: Principal,
 ) -> None:
-    user = users.find_by_id(db=db, user_id=principal.id)
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
     rate_limiter.hit(limiter.VERIFY_RESEND_PER_EMAIL, user.email)
@@ -356,7 +354,7 @@ def request_password_reset(
     started = time.monotonic()
     address = lookup_key(email)
     rate_limiter.hit(limiter.RESET_PER_EMAIL, address)
-    user = users.find_by_email(db=db, email=address)
+    user = user_repository.find_by_email(db=db, email=address)
     if user is not None and not user.disabled:
         token = onetime.issue(db=db, user_id=user.id, purpose="reset_password", now=clock())
         _send(
@@ -382,11 +380,11 @@ def confirm_password_reset(
 ) -> None:
     now = clock()
     user_id = onetime.consume(db=db, token=data.token, purpose="reset_password", now=now)
-    user = None if user_id is None else users.find_by_id(db=db, user_id=user_id)
+    user = None if user_id is None else user_repository.find_by_id(db=db, user_id=user_id)
     if user is None:
         raise errors.InvalidInput.field("token", "is invalid, expired or already used")
     _check_new_password(data.password, user, field="password")
-    users.update_fields(
+    user_repository.update_fields(
         db=db,
         user_id=user.id,
         fields={
@@ -414,13 +412,13 @@ def change_password(
     new: str,
 ) -> None:
     now = clock()
-    user = users.find_by_id(db=db, user_id=principal.id)
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
     if not passwords.verify(password_hasher, user.password_hash, current):
         raise errors.InvalidInput.field("current_password", "is wrong")
     _check_new_password(new, user, field="new_password")
-    users.update_fields(
+    user_repository.update_fields(
         db=db,
         user_id=user.id,
         fields={"password_hash": password_hasher.hash(new)},
@@ -435,9 +433,7 @@ def change_password(
 def _check_new_password(password: str, user: UserRecord, *, field: str) -> None:
     found = passwords.problems(password, email=user.email, username=user.username)
     if found:
-        raise errors.InvalidInput(
-            f"Invalid value for: {field}", errors=[errors.FieldError(field, p) for p in found]
-        )
+        raise errors.InvalidInput.fields([errors.FieldError(field, p) for p in found])
 
 
 # ------------------------------------------------------------------------- mail

@@ -295,8 +295,7 @@ def attach(*, db: Db, clock: Clock, owner_id: str, image_ids: Sequence[str], pos
 
 
 def _bad_images(problems: list[errors.FieldError]) -> errors.InvalidInput:
-    names = ", ".join(problem.field for problem in problems)
-    return errors.InvalidInput(f"Invalid value for: {names}", errors=problems)
+    return errors.InvalidInput.fields(problems)
 
 
 def detach(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:

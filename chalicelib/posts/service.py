@@ -10,7 +10,7 @@ from chalicelib.clock import Clock
 from chalicelib.images import service as image_service
 from chalicelib.images.store import ImageStore
 from chalicelib.logs import get_logger
-from chalicelib.pagination import decode_cursor, encode_cursor
+from chalicelib.pagination import decode_cursor, split_page
 from chalicelib.posts import repository
 from chalicelib.posts.models import AuthorSummary, PostCreate, PostPublic, PostQuery, PostUpdate
 from chalicelib.posts.repository import PostRecord
@@ -55,9 +55,7 @@ def list_posts(
         after=decode_cursor(query.cursor) if query.cursor else None,
         limit=query.limit + 1,
     )
-    more = len(page) > query.limit
-    page = page[: query.limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    page, next_cursor = split_page(page, query.limit)
     rendered = render(db=db, image_store=image_store, records=page, known_authors=known_authors)
     return rendered, next_cursor
 

@@ -10,9 +10,9 @@ from chalicelib.auth import sessions
 from chalicelib.clock import Clock
 from chalicelib.images.models import AvatarUrls
 from chalicelib.logs import get_logger
-from chalicelib.pagination import decode_cursor, encode_cursor
+from chalicelib.pagination import decode_cursor, split_page
 from chalicelib.principal import Principal
-from chalicelib.users import repository as users
+from chalicelib.users import repository as user_repository
 from chalicelib.users.models import AdminUserUpdate, ProfileUpdate, UserPrivate, UserPublic
 from chalicelib.users.repository import UserRecord
 
@@ -25,7 +25,7 @@ log = get_logger("users")
 
 
 def get_me(*, db: Db, principal: Principal) -> UserRecord:
-    user = users.find_by_id(db=db, user_id=principal.id)
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
     return user
@@ -37,14 +37,14 @@ def update_profile(
     fields = {k: v.strip() for k, v in data.model_dump(exclude_none=True).items()}
     if not fields:
         return get_me(db=db, principal=principal)
-    user = users.update_fields(db=db, user_id=principal.id, fields=fields, now=clock())
+    user = user_repository.update_fields(db=db, user_id=principal.id, fields=fields, now=clock())
     if user is None:
         raise errors.NotFound("No such user.")
     return user
 
 
 def public_profile(*, db: Db, username: str) -> UserRecord:
-    user = users.find_by_username(db=db, username=username.lower())
+    user = user_repository.find_by_username(db=db, username=username.lower())
     if user is None or user.disabled:
         raise errors.NotFound(f"No user named {username}.")
     return user
@@ -93,16 +93,13 @@ def _avatars(
 
 def list_users(*, db: Db, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
     after = decode_cursor(cursor) if cursor else None
-    page = users.list_page(db=db, limit=limit + 1, after=after)
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+    return split_page(user_repository.list_page(db=db, limit=limit + 1, after=after), limit)
 
 
 def admin_update(
     *, db: Db, clock: Clock, admin: Principal, user_id: str, data: AdminUserUpdate
 ) -> UserRecord:
-    target = users.find_by_id(db=db, user_id=user_id)
+    target = user_repository.find_by_id(db=db, user_id=user_id)
     if target is None:
         raise errors.NotFound("No such user.")
     if target.id == admin.id and (data.disabled or (data.roles and "admin" not in data.roles)):
@@ -115,7 +112,7 @@ def admin_update(
     if data.roles is not None:
         fields["roles"] = sorted({"user", *data.roles})
     now = clock()
-    updated = users.update_fields(db=db, user_id=target.id, fields=fields, now=now)
+    updated = user_repository.update_fields(db=db, user_id=target.id, fields=fields, now=now)
     if updated is None:
         raise errors.NotFound("No such user.")
     if data.disabled:
@@ -135,10 +132,10 @@ def promote(*, db: Db, clock: Clock, email: str) -> UserRecord:
     """Make an existing user an administrator (``make admin EMAIL=...``)."""
     from chalicelib.auth.service import lookup_key
 
-    user = users.find_by_email(db=db, email=lookup_key(email))
+    user = user_repository.find_by_email(db=db, email=lookup_key(email))
     if user is None:
         raise errors.NotFound(f"No user with the email {email}.")
     fields = {"roles": sorted({"user", "admin", *user.roles})}
-    updated = users.update_fields(db=db, user_id=user.id, fields=fields, now=clock())
+    updated = user_repository.update_fields(db=db, user_id=user.id, fields=fields, now=clock())
     assert updated is not None
     return updated
