@@ -80,7 +80,7 @@ def json_response(
     body: Any,
     *,
     status: int = 200,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
     content_type: str = JSON,
 ) -> Response:
     merged: dict[str, str | list[str]] = {"Content-Type": content_type, **(headers or {})}

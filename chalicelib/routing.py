@@ -13,7 +13,8 @@ import functools
 import inspect
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalice.app import Chalice, Request, Response
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
 
-__all__ = ["Api", "Caller", "Context", "RawBody", "RouteSpec", "Router"]
+__all__ = ["Answer", "Api", "Caller", "Context", "RawBody", "RouteSpec", "Router"]
 
 log = get_logger("routing")
 
@@ -45,6 +46,20 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _ANY_CONTENT_TYPE = ["*/*"]
 
 View = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a view returns when its data alone does not say everything: headers, a status.
+
+    ``body`` is a model (or JSON-able data), text or bytes (sent as ``media_type``),
+    or None for no body. ``status`` defaults to the route's declared one.
+    """
+
+    body: Any = None
+    headers: Mapping[str, str | list[str]] = field(default_factory=dict)
+    status: int | None = None
+    media_type: str | None = None
 
 
 class Caller(Protocol):
@@ -301,11 +316,16 @@ def _authorize(level: AuthLevel, caller: Caller | None) -> Caller | None:
 
 
 def to_response(result: Any, status: int) -> Response:
-    if isinstance(result, Response):
-        return result
-    if result is None:
-        return http.empty_response(204)
-    return http.json_response(result, status=status)
+    """The one place a view's answer becomes HTTP."""
+    answer = result if isinstance(result, Answer) else Answer(result)
+    code = answer.status or (204 if result is None else status)
+    headers: dict[str, str | list[str]] = dict(answer.headers)
+    if answer.body is None:
+        return Response(body="", status_code=code, headers=headers)
+    if isinstance(answer.body, (str, bytes)):
+        headers["Content-Type"] = answer.media_type or "application/octet-stream"
+        return Response(body=answer.body, status_code=code, headers=headers)
+    return http.json_response(answer.body, status=code, headers=headers)
 
 
 def _method_fallback(api: Api, allowed: list[str]) -> View:

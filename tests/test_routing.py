@@ -16,10 +16,10 @@ from chalice.config import Config
 from chalice.local import LocalDevServer
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import errors, http
+from chalicelib import errors
 from chalicelib.composition import Clients
 from chalicelib.principal import Principal
-from chalicelib.routing import Api, Context, Router, no_authenticator
+from chalicelib.routing import Answer, Api, Context, Router, no_authenticator
 from tests.conftest import chalice_transport
 from tests.support import Http
 
@@ -48,7 +48,7 @@ class ThingQuery(BaseModel):
 def create_thing(ctx: Context, *, body: ThingIn) -> Any:
     """Create a thing."""
     thing = ThingOut(id="t1", **body.model_dump())
-    return http.json_response(thing, status=201, headers={"Location": "/things/t1"})
+    return Answer(thing, headers={"Location": "/things/t1"})
 
 
 @router.route("/things", query=ThingQuery)

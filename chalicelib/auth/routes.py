@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
 
-from chalice.app import Request, Response
+from chalice.app import Request
 
 from chalicelib import http
 from chalicelib.auth import service
@@ -21,7 +21,7 @@ from chalicelib.auth.models import (
 )
 from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
 from chalicelib.principal import Principal
-from chalicelib.routing import Context, Router
+from chalicelib.routing import Answer, Context, Router
 from chalicelib.users import service as users_service
 from chalicelib.users.models import UserPrivate
 from chalicelib.users.repository import UserRecord
@@ -51,7 +51,7 @@ def register(ctx: Context, *, body: RegisterIn) -> Registered:
 
 
 @router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
-def login(ctx: Context, *, body: LoginIn) -> Response:
+def login(ctx: Context, *, body: LoginIn) -> Answer:
     """Sign in: an access token, and a refresh token in the body and an httpOnly cookie."""
     issued = service.login(
         db=ctx.db,
@@ -69,7 +69,7 @@ def login(ctx: Context, *, body: LoginIn) -> Response:
 @router.route(
     "/auth/refresh", "POST", body=RefreshIn, body_required=False, response=TokenPair, errors=[401]
 )
-def refresh(ctx: Context, *, body: RefreshIn) -> Response:
+def refresh(ctx: Context, *, body: RefreshIn) -> Answer:
     """Trade a refresh token (body or cookie) for a new pair; each one works once."""
     token = body.refresh_token or _cookie(ctx.request, COOKIE)
     issued = service.refresh(db=ctx.db, clock=ctx.clock, settings=ctx.settings, token=token)
@@ -77,10 +77,10 @@ def refresh(ctx: Context, *, body: RefreshIn) -> Response:
 
 
 @router.route("/auth/logout", "POST", status=204, auth="user")
-def logout(ctx: Context, *, user: Principal) -> Response:
+def logout(ctx: Context, *, user: Principal) -> Answer:
     """Sign out: this session's refresh tokens stop working and the cookie is cleared."""
     service.logout(db=ctx.db, clock=ctx.clock, principal=user)
-    return http.empty_response(204, {"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
+    return Answer(headers={"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
 
 
 @router.route("/auth/verify-email", "POST", body=TokenIn, status=204)
@@ -141,18 +141,18 @@ def authenticate_request(ctx: Context) -> Principal | None:
     )
 
 
-def _tokens_response(ctx: Context, issued: service.Issued) -> Response:
+def _tokens_response(ctx: Context, issued: service.Issued) -> Answer:
     pair = TokenPair(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         refresh_token=issued.refresh_token,
         user=_private(ctx, issued.user),
     )
-    headers = {}
+    headers: dict[str, str | list[str]] = {}
     if issued.refresh_token is not None:
         max_age = int(ABSOLUTE_LIFETIME.total_seconds())
         headers["Set-Cookie"] = _cookie_header(ctx, issued.refresh_token, max_age=max_age)
-    return http.json_response(pair, headers=headers)
+    return Answer(pair, headers=headers)
 
 
 def _private(ctx: Context, user: UserRecord) -> UserPrivate:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Request, Response
+from chalice.app import Request
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import errors, http
@@ -18,7 +18,7 @@ from chalicelib.images.models import (
     UploadForm,
 )
 from chalicelib.principal import Principal
-from chalicelib.routing import Context, RawBody, Router
+from chalicelib.routing import Answer, Context, RawBody, Router
 
 router = Router(__name__, tag="images")
 
@@ -152,7 +152,7 @@ def clear_avatar(ctx: Context, *, user: Principal) -> None:
 
 
 @router.route("/media/upload", "POST", errors=[400, 403, 404, 413], include_in_schema=False)
-def local_direct_upload(ctx: Context) -> Response:
+def local_direct_upload(ctx: Context) -> dict[str, Any]:
     """Local image store only: ImageKit's upload API, checking the same signature."""
     parts = form.parse(_raw_body(ctx.request), ctx.request.headers.get("content-type", ""))
     file = parts.get("file")
@@ -161,13 +161,12 @@ def local_direct_upload(ctx: Context) -> Response:
     fields = {name: part.text for name, part in parts.items() if name != "file"}
     from chalicelib.images import service
 
-    result = service.local_direct_upload(
+    return service.local_direct_upload(
         image_store=ctx.image_store, data=bytes(file.data), fields=fields
     )
-    return http.json_response(result)
 
 
-def _media_view(ctx: Context, **segments: str) -> Response:
+def _media_view(ctx: Context, **segments: str) -> Answer:
     """Local image store only: the file, transformed with ImageKit's `tr` syntax."""
     request = ctx.request
     params: dict[str, str] = dict(request.query_params or {})
@@ -187,9 +186,8 @@ def _media_view(ctx: Context, **segments: str) -> Response:
     if delivery.vary_accept:
         headers["Vary"] = "Accept"
     if delivery.not_modified:
-        return Response(body="", status_code=304, headers=headers)
-    headers["Content-Type"] = delivery.content_type
-    return Response(body=delivery.body, status_code=200, headers=headers)
+        return Answer(headers=headers, status=304)
+    return Answer(delivery.body, headers=headers, media_type=delivery.content_type)
 
 
 for _depth in range(1, MEDIA_DEPTH + 1):

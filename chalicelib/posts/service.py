@@ -60,19 +60,8 @@ def list_posts(
     return rendered, next_cursor
 
 
-def get_post(
-    *, db: Db, image_store: ImageStore, viewer: Principal | None, post_id: str
-) -> PostPublic:
-    record = visible_post(db=db, viewer=viewer, post_id=post_id)
-    return render(db=db, image_store=image_store, records=[record])[0]
-
-
 def etag(version: int) -> str:
     return f'"v{version}"'
-
-
-def current_etag(*, db: Db, viewer: Principal | None, post_id: str) -> str:
-    return etag(visible_post(db=db, viewer=viewer, post_id=post_id).version)
 
 
 def visible_post(*, db: Db, viewer: Principal | None, post_id: str) -> PostRecord:

@@ -10,10 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Response
-
-from chalicelib import http, openapi
-from chalicelib.routing import Api, Context, Router
+from chalicelib import openapi
+from chalicelib.routing import Answer, Api, Context, Router
 from chalicelib.system import service
 from chalicelib.system.models import Health, Index, Ready
 
@@ -44,9 +42,9 @@ def ready(ctx: Context) -> Ready:
 
 
 @router.route("/openapi.json", include_in_schema=False)
-def openapi_document(ctx: Context) -> Response:
+def openapi_document(ctx: Context) -> Answer:
     """The OpenAPI 3.1 document built from the route declarations."""
-    return http.json_response(document(ctx.api), headers={"Cache-Control": "no-cache"})
+    return Answer(document(ctx.api), headers={"Cache-Control": "no-cache"})
 
 
 def document(api: Api) -> dict[str, Any]:
@@ -57,18 +55,11 @@ def document(api: Api) -> dict[str, Any]:
 
 
 @router.route("/docs", response_media_type="text/html", include_in_schema=False)
-def docs(ctx: Context) -> Response:
+def docs(ctx: Context) -> Answer:
     """A small, self-contained page that renders the OpenAPI document."""
     page, csp = _docs_page()
-    return Response(
-        body=page,
-        status_code=200,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": csp,
-            "Cache-Control": "no-cache",
-        },
-    )
+    headers = {"Content-Security-Policy": csp, "Cache-Control": "no-cache"}
+    return Answer(page, headers=headers, media_type="text/html; charset=utf-8")
 
 
 @cache

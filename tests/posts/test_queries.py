@@ -90,3 +90,14 @@ def test_a_signed_in_page_adds_only_the_read_that_authenticates(
     assert len(reply.json["items"]) == 26  # 24 public + ann's own 2 private posts
     assert counted.count <= PAGE_OPERATIONS + 1, counted.calls
     assert counted.calls[0] == ("users", "find_one")
+
+
+def test_a_conditional_get_that_misses_reads_the_post_once(
+    client: Http, accounts: Accounts, counted: Counter
+) -> None:
+    ann = accounts.signup("ann")
+    post = client.post("/posts", json={"title": "Harbour"}, headers=ann.headers).json
+    counted.reset()
+    reply = client.get(f"/posts/{post['id']}", headers={"If-None-Match": '"v0"'})
+    assert reply.status == 200
+    assert counted.calls.count(("posts", "find_one")) == 1
