@@ -35,16 +35,14 @@ def build() -> tuple[Any, Any]:
     import argon2
     from chalice.test import Client
 
-    from app import app
-    from chalicelib import ids, services
-    from chalicelib.services import Services
+    from chalicelib import ids
+    from chalicelib.composition import Clients, create_app
     from chalicelib.settings import Settings
     from chalicelib.users import repository as users
 
     settings = Settings.from_env({"DATA_DIR": tempfile.mkdtemp(prefix="snapboard-bench-")})
     hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
-    current = Services(settings, password_hasher=hasher)
-    services.install(current)
+    current = Clients(settings, password_hasher=hasher)
     # Bulk-load before the indexes exist: the stand-in checks a unique index by
     # scanning, so 25,000 inserts into indexed collections would take minutes.
     db = current.mongo_client[settings.mongodb_db]
@@ -110,7 +108,7 @@ def build() -> tuple[Any, Any]:
     db.images.insert_many(image_docs)
     db.posts.insert_many(docs)
     assert current.db.posts.count_documents({}) == POSTS  # dev applies the indexes here
-    return Client(app), current
+    return Client(create_app(current)), current
 
 
 def measure(label: str, call: Callable[[], int], baseline: float | None) -> float:

@@ -11,16 +11,21 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
-from chalicelib.auth.principal import Principal
+from chalicelib.clock import Clock
+from chalicelib.images.store import ImageStore
 from chalicelib.logs import get_logger
-from chalicelib.posts import service as posts
+from chalicelib.posts import service as post_service
 from chalicelib.posts.models import PostCreate
-from chalicelib.services import Services
-from chalicelib.users import repository as users
-from chalicelib.users.models import Role
+from chalicelib.principal import Principal, Role
+from chalicelib.settings import Settings
+from chalicelib.users import repository as user_repository
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 log = get_logger("demo")
 
@@ -49,35 +54,45 @@ class Seeded:
     images: int
 
 
-def seed(services: Services, *, posts_count: int = POSTS, rng_seed: int = 7) -> Seeded:
+def seed(
+    *,
+    settings: Settings,
+    db: Any,
+    image_store: ImageStore,
+    password_hasher: PasswordHasher,
+    clock: Clock,
+    posts_count: int = POSTS,
+    rng_seed: int = 7,
+) -> Seeded:
     """Load the demo data set; returns what it created."""
-    if services.settings.stage == "prod":
+    if settings.stage == "prod":
         raise errors.Forbidden("The demo data set is never loaded into production.")
     rng = random.Random(rng_seed)  # noqa: S311 (demo content, not security)
     # Posts spread over the past weeks, oldest first; the last is about an hour old.
-    now = services.clock()
+    now = clock()
     moment = [now - timedelta(hours=6 * posts_count + 1)]
-    seeding = Services(
-        services.settings,
-        mongo_client=services.mongo_client,
-        image_store=services.image_store,
-        password_hasher=services.password_hasher,
-        clock=lambda: moment[0],
-    )
-    from chalicelib.images import service as images
 
-    people = [_person(seeding, name, display, bio) for name, display, bio in PEOPLE]
+    def then() -> datetime:
+        return moment[0]
+
+    from chalicelib.images import service as image_service
+
+    people = [
+        _person(db, password_hasher, then(), name, display, bio) for name, display, bio in PEOPLE
+    ]
     image_count = 0
+    stored: dict[str, Any] = {"db": db, "image_store": image_store, "clock": then}
     for person in people:
-        avatar = images.upload(services=seeding, user=person, data=_photo(rng, 256, 256), alt=None)
-        images.set_avatar(services=seeding, user=person, image_id=avatar.id)
+        photo = _photo(rng, 256, 256)
+        avatar = image_service.upload(**stored, user=person, data=photo, alt=None)
+        image_service.set_avatar(**stored, user=person, image_id=avatar.id)
         image_count += 1
     for n in range(posts_count):
         moment[0] = now - timedelta(hours=6 * (posts_count - n), minutes=rng.randint(0, 300))
         author = rng.choice(people)
         gallery = [
-            images.upload(
-                services=seeding, user=author, data=_photo(rng, 1200, 800), alt=f"Photo {k + 1}"
+            image_service.upload(
+                **stored, user=author, data=_photo(rng, 1200, 800), alt=f"Photo {k + 1}"
             ).id
             for k in range(rng.choice([1, 1, 2, 3]))
         ]
@@ -90,25 +105,31 @@ def seed(services: Services, *, posts_count: int = POSTS, rng_seed: int = 7) -> 
             visibility="private" if n % 12 == 5 else "public",
             image_ids=gallery,
         )
-        posts.create_post(services=seeding, author=author, data=data)
+        post_service.create_post(**stored, author=author, data=data)
     log.info({"event": "demo_seeded", "users": len(people), "posts": posts_count})
     return Seeded(users=len(people), posts=posts_count, images=image_count)
 
 
-def _person(services: Services, username: str, display_name: str, bio: str) -> Principal:
-    now = services.clock()
-    existing = users.find_by_username(db=services.db, username=username)
-    record = existing or users.insert_user(
-        db=services.db,
+def _person(
+    db: Any,
+    password_hasher: PasswordHasher,
+    now: datetime,
+    username: str,
+    display_name: str,
+    bio: str,
+) -> Principal:
+    existing = user_repository.find_by_username(db=db, username=username)
+    record = existing or user_repository.insert_user(
+        db=db,
         email=f"{username}@demo.snapboard.test",
         username=username,
-        password_hash=services.password_hasher.hash(DEMO_PASSWORD),
+        password_hash=password_hasher.hash(DEMO_PASSWORD),
         display_name=display_name,
         now=now,
     )
     roles: list[Role] = ["user", "admin"] if username == DEMO_ADMIN else ["user"]
-    users.update_fields(
-        db=services.db,
+    user_repository.update_fields(
+        db=db,
         user_id=record.id,
         fields={"email_verified": True, "bio": bio, "roles": roles},
         now=now,

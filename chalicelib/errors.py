@@ -57,6 +57,12 @@ class InvalidInput(DomainError):
         """One failing field, described once."""
         return cls(f"{field}: {message}", errors=[FieldError(field, message)])
 
+    @classmethod
+    def fields(cls, found: list[FieldError] | tuple[FieldError, ...]) -> InvalidInput:
+        """Several failing fields, named once each in the detail."""
+        names = ", ".join(dict.fromkeys(error.field for error in found))
+        return cls(f"Invalid value for: {names}", errors=found)
+
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"

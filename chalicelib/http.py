@@ -80,7 +80,7 @@ def json_response(
     body: Any,
     *,
     status: int = 200,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
     content_type: str = JSON,
 ) -> Response:
     merged: dict[str, str | list[str]] = {"Content-Type": content_type, **(headers or {})}
@@ -171,15 +171,13 @@ def _lookup(kind: type[errors.DomainError]) -> tuple[int, str]:
     return 400, "Bad request"
 
 
-def validation_error(exc: ValidationError, *, prefix: str = "") -> errors.InvalidInput:
+def validation_error(exc: ValidationError) -> errors.InvalidInput:
     """Turn pydantic's report into field errors named the way the client sent them."""
     field_errors = []
     for item in exc.errors(include_url=False, include_input=False, include_context=False):
-        path = ".".join(str(part) for part in item["loc"])
-        field = f"{prefix}.{path}" if prefix and path else (path or prefix or "body")
+        field = ".".join(str(part) for part in item["loc"]) or "body"
         field_errors.append(errors.FieldError(field, _message(item["msg"])))
-    names = ", ".join(dict.fromkeys(e.field for e in field_errors))
-    return errors.InvalidInput(f"Invalid value for: {names}", errors=field_errors)
+    return errors.InvalidInput.fields(field_errors)
 
 
 def _message(msg: str) -> str:
@@ -188,6 +186,22 @@ def _message(msg: str) -> str:
 
 
 # ------------------------------------------------------------- request parsing
+
+
+def check_body_size(*, declared: str | None = None, received: int = 0) -> None:
+    """The one body limit: refuse a body whose declared or received length is over it.
+
+    ``declared`` is the Content-Length as sent, so a body can be refused
+    before a byte of it is read.
+    """
+    length = parse_decimal(declared)
+    if (length is not None and length > MAX_BODY_BYTES) or received > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+
+
+def entity_tags(header: str) -> set[str]:
+    """The entity tags of an ``If-None-Match`` header, compared weakly (RFC 9110, 13.1.2)."""
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 def media_type(request: Request) -> str:
@@ -208,11 +222,8 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         raise errors.UnsupportedMediaType(
             f"Send the body as {JSON} (got {kind or 'no Content-Type'})."
         )
-    raw = request.raw_body
-    if len(raw) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
-        data = json.loads(raw or b"null")
+        data = json.loads(request.raw_body or b"null")
     except (ValueError, RecursionError):  # RecursionError: "[[[[...", thousands deep
         raise errors.BadRequest("The body is not valid JSON.", code="malformed_json") from None
     try:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from chalicelib import errors, http, services
+from chalicelib import errors, http
 from chalicelib.cors import OriginPolicy
 from chalicelib.logs import bind_request_id, get_logger, unbind_request_id
-from chalicelib.settings import ConfigError
 
 log = get_logger("access")
 
@@ -39,16 +38,28 @@ SECURITY_HEADERS = {
 }
 
 GetResponse = Callable[[Request], Response]
+Middleware = Callable[[Request, GetResponse], Response]
 
 
-def http_middleware(request: Request, get_response: GetResponse) -> Response:
+def build(*, origin_policy: Callable[[], OriginPolicy | None]) -> Middleware:
+    """The middleware of one app; ``origin_policy`` says which origins get CORS (None: none)."""
+
+    def http_middleware(request: Request, get_response: GetResponse) -> Response:
+        return _handle(request, get_response, origin_policy)
+
+    return http_middleware
+
+
+def _handle(
+    request: Request, get_response: GetResponse, origin_policy: Callable[[], OriginPolicy | None]
+) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
     token = bind_request_id(request_id)
     try:
         response = _limited(request, get_response)
         _normalise_chalice_error(response)
-        _add_cors(request, response)
+        _add_cors(request, response, origin_policy())
         _add_security_headers(request, response)
         response.headers[REQUEST_ID_HEADER] = request_id
         log.info(
@@ -73,12 +84,12 @@ def _request_id(request: Request) -> str:
 
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
-    declared = http.parse_decimal(request.headers.get("content-length"))
-    too_large = declared is not None and declared > http.MAX_BODY_BYTES
-    if too_large or len(request.raw_body or b"") > http.MAX_BODY_BYTES:
-        return http.error_to_response(
-            errors.PayloadTooLarge(f"Request bodies are limited to {http.MAX_BODY_BYTES} bytes.")
+    try:
+        http.check_body_size(
+            declared=request.headers.get("content-length"), received=len(request.raw_body or b"")
         )
+    except errors.PayloadTooLarge as exc:
+        return http.error_to_response(exc)
     return get_response(request)
 
 
@@ -95,11 +106,10 @@ def _normalise_chalice_error(response: Response) -> None:
     response.headers["Content-Type"] = http.PROBLEM_JSON
 
 
-def _add_cors(request: Request, response: Response) -> None:
+def _add_cors(request: Request, response: Response, policy: OriginPolicy | None) -> None:
     origin = request.headers.get("origin")
     existing = response.headers.get("Vary")
     response.headers["Vary"] = _vary(existing if isinstance(existing, str) else None, "Origin")
-    policy = _origin_policy()
     if not origin or policy is None or not policy.allows(origin):
         return
     response.headers["Access-Control-Allow-Origin"] = origin
@@ -115,13 +125,6 @@ def _add_cors(request: Request, response: Response) -> None:
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     else:
         response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
-
-
-def _origin_policy() -> OriginPolicy | None:
-    try:
-        return services.current().settings.origin_policy
-    except ConfigError:
-        return None  # the route already answered 500 and logged why
 
 
 def _title(code: str) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import http
-from chalicelib.routing import RouteSpec
+from chalicelib.routespec import RouteSpec
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"

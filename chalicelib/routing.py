@@ -14,16 +14,29 @@ import inspect
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalice.app import Blueprint, Chalice, Request, Response
+from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import errors, http, services
-from chalicelib.auth.principal import AuthLevel, Principal
+from chalicelib import errors, http
 from chalicelib.logs import get_logger
+from chalicelib.resources import Resources
+from chalicelib.routespec import AuthLevel, RawBody, RouteSpec
 from chalicelib.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from pymongo import MongoClient
+    from pymongo.database import Database
+
+    from chalicelib.clock import Clock
+    from chalicelib.images.store import ImageStore
+    from chalicelib.mail.message import Mailer
+    from chalicelib.ratelimit.limiter import RateLimiter
+
+__all__ = ["Answer", "Api", "Caller", "Context", "RawBody", "RouteSpec", "Router"]
 
 log = get_logger("routing")
 
@@ -33,71 +46,95 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _ANY_CONTENT_TYPE = ["*/*"]
 
 View = Callable[..., Any]
-Authenticator = Callable[[Request], Principal | None]
 
 
-def no_authenticator(request: Request) -> Principal | None:
+@dataclass(frozen=True)
+class Answer:
+    """What a view returns when its data alone does not say everything: headers, a status.
+
+    ``body`` is a model (or JSON-able data), text or bytes (sent as ``media_type``),
+    or None for no body. ``status`` defaults to the route's declared one.
+    """
+
+    body: Any = None
+    headers: Mapping[str, str | list[str]] = field(default_factory=dict)
+    status: int | None = None
+    media_type: str | None = None
+
+
+class Caller(Protocol):
+    """What the wrapper checks of a signed-in caller; the authenticator says who it is."""
+
+    @property
+    def email_verified(self) -> bool: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+Authenticator = Callable[["Context"], Caller | None]
+
+
+def no_authenticator(ctx: Context) -> Caller | None:
     """Until an authenticator is installed, nobody is signed in."""
-    if request.headers.get("authorization"):
+    if ctx.request.headers.get("authorization"):
         raise errors.Unauthenticated("Access tokens are not accepted by this app.")
     return None
 
 
-@dataclass(frozen=True)
-class RawBody:
-    """A request body the view reads itself, declared so that the document describes it.
-
-    ``content`` maps each accepted media type (a range such as ``image/*`` too)
-    to the model of its form fields (for ``multipart/form-data``), or to None
-    for the bytes as sent. The wrapper parses none of it: a JSON body is
-    declared with ``body=`` instead.
-    """
-
-    content: Mapping[str, type[BaseModel] | None]
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class RouteSpec:
-    """What one route accepts and answers: read by the wrapper and by openapi.py."""
-
-    path: str
-    method: str
-    name: str
-    summary: str
-    description: str
-    tag: str
-    body: type[BaseModel] | None = None
-    body_required: bool = True
-    raw_body: RawBody | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    response_media_type: str = http.JSON
-    include_in_schema: bool = True
-    auth: AuthLevel | None = None
-
-
 class Context:
-    """What a view gets besides its path parameters and validated input."""
+    """What a view gets besides its path parameters and validated input.
+
+    Each client is looked up on use, so a route that needs nothing (/health) builds nothing.
+    """
 
     def __init__(self, request: Request, api: Api) -> None:
         self.request = request
         self.api = api
 
     @property
-    def services(self) -> services.Services:
-        # Looked up on use, so a route that needs nothing (/health) builds nothing.
-        return services.current()
+    def resources(self) -> Resources:
+        return self.api.resources()
 
     @property
     def settings(self) -> Settings:
-        return self.services.settings
+        return self.resources.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.resources.clock
+
+    @property
+    def mongo_client(self) -> MongoClient[dict[str, Any]]:
+        return self.resources.mongo_client
+
+    @property
+    def db(self) -> Database[dict[str, Any]]:
+        return self.resources.db
+
+    @property
+    def password_hasher(self) -> PasswordHasher:
+        return self.resources.password_hasher
+
+    @property
+    def mailer(self) -> Mailer:
+        return self.resources.mailer
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.resources.rate_limiter
+
+    @property
+    def image_store(self) -> ImageStore:
+        return self.resources.image_store
+
+
+def _no_resources() -> Resources:
+    raise RuntimeError("this app was built without resources")
 
 
 class Api(Chalice):
-    """The Chalice app, with per-thread request state and the routers it serves.
+    """The Chalice app, with per-thread request state and the routes it serves.
 
     Chalice keeps ``current_request`` and ``lambda_context`` on the app object.
     Lambda runs one request per process so that is harmless there, but
@@ -105,13 +142,15 @@ class Api(Chalice):
     and a shared attribute hands one request's data to another's view.
     """
 
-    def __init__(self, app_name: str) -> None:
+    def __init__(
+        self, app_name: str, *, resources: Callable[[], Resources] = _no_resources
+    ) -> None:
         self._state = threading.local()
         super().__init__(app_name, configure_logs=False)
         self.specs: list[RouteSpec] = []
-        self._openapi: dict[str, Any] | None = None
-        # Turns a request into a Principal (None when anonymous) or raises
-        # Unauthenticated for a bad token; the accounts package installs its own.
+        self.resources = resources
+        # Turns a request into its caller (None when anonymous) or raises
+        # Unauthenticated for a bad token; the accounts package provides one.
         self.authenticator: Authenticator = no_authenticator
 
     @property
@@ -131,11 +170,12 @@ class Api(Chalice):
         self._state.lambda_context = value
 
     def include(self, router: Router) -> None:
-        if router.api is not None and router.api is not self:
-            raise ValueError(f"router {router.blueprint} is already part of another app")
-        router.api = self
-        self.register_blueprint(router.blueprint)
-        self.specs.extend(router.specs)
+        """Serve a router's routes; the same router may serve any number of apps."""
+        for spec, view in router.views:
+            self.route(
+                spec.path, methods=[spec.method], content_types=_ANY_CONTENT_TYPE, name=spec.name
+            )(_wrap(self, spec, view))
+            self.specs.append(spec)
 
     def install_fallbacks(self) -> None:
         """Answer every other method of a known path, and every unknown path, ourselves.
@@ -165,22 +205,18 @@ class Api(Chalice):
             name="not_found",
         )(_not_found)
 
-    def openapi(self) -> dict[str, Any]:
-        if self._openapi is None:
-            from chalicelib import openapi
-
-            self._openapi = openapi.build_document(self.specs, title=self.app_name)
-        return self._openapi
-
 
 class Router:
-    """A Chalice blueprint whose routes declare their models."""
+    """Routes that declare their models; an ``Api`` serves them with ``include``."""
 
     def __init__(self, import_name: str, *, tag: str) -> None:
-        self.blueprint = Blueprint(import_name)
+        self.import_name = import_name
         self.tag = tag
-        self.specs: list[RouteSpec] = []
-        self.api: Api | None = None
+        self.views: list[tuple[RouteSpec, View]] = []
+
+    @property
+    def specs(self) -> list[RouteSpec]:
+        return [spec for spec, _ in self.views]
 
     def route(
         self,
@@ -202,7 +238,7 @@ class Router:
 
         The view is called as ``view(ctx, **path_params, body=..., query=..., user=...)``:
         ``body`` when a body model is declared, ``query`` when a query model is,
-        ``user`` (a ``Principal``, or None for ``auth="optional"``) when ``auth`` is set.
+        ``user`` (the caller, or None for ``auth="optional"``) when ``auth`` is set.
         A ``raw_body`` is only documented: the view reads ``ctx.request`` itself.
         """
         if body is not None and raw_body is not None:
@@ -229,63 +265,67 @@ class Router:
                 include_in_schema=include_in_schema,
                 auth=auth,
             )
-            self.specs.append(spec)
-            self.blueprint.route(
-                path, methods=[method], content_types=_ANY_CONTENT_TYPE, name=view.__name__
-            )(self._wrap(spec, view))
+            self.views.append((spec, view))
             return view
 
         return decorator
 
-    def _wrap(self, spec: RouteSpec, view: View) -> View:
-        @functools.wraps(view)
-        def handler(**path_params: str) -> Response:
-            request = self.blueprint.current_request
-            try:
-                assert self.api is not None, "router used before Api.include()"
-                kwargs: dict[str, Any] = dict(path_params)
-                if spec.auth is not None:
-                    kwargs["user"] = _authorize(spec.auth, self.api.authenticator(request))
-                if spec.body is not None:
-                    kwargs["body"] = http.parse_json_body(
-                        request, spec.body, required=spec.body_required
-                    )
-                if spec.query is not None:
-                    kwargs["query"] = http.parse_query(request, spec.query)
-                result = view(Context(request, self.api), **kwargs)
-                return to_response(result, spec.status)
-            except errors.DomainError as exc:
-                return http.error_to_response(exc)
-            except ConfigError as exc:
-                # The message names variables, never their values.
-                log.error({"event": "config_error", "problems": exc.problems})
-                return http.internal_error_response()
-            except Exception:
-                log.exception({"event": "unhandled_exception", "route": spec.name})
-                return http.internal_error_response()
 
-        return handler
+def _wrap(api: Api, spec: RouteSpec, view: View) -> View:
+    @functools.wraps(view)
+    def handler(**path_params: str) -> Response:
+        request = api.current_request
+        assert request is not None
+        try:
+            ctx = Context(request, api)
+            kwargs: dict[str, Any] = dict(path_params)
+            if spec.auth is not None:
+                kwargs["user"] = _authorize(spec.auth, api.authenticator(ctx))
+            if spec.body is not None:
+                kwargs["body"] = http.parse_json_body(
+                    request, spec.body, required=spec.body_required
+                )
+            if spec.query is not None:
+                kwargs["query"] = http.parse_query(request, spec.query)
+            result = view(ctx, **kwargs)
+            return to_response(result, spec.status)
+        except errors.DomainError as exc:
+            return http.error_to_response(exc)
+        except ConfigError as exc:
+            # The message names variables, never their values.
+            log.error({"event": "config_error", "problems": exc.problems})
+            return http.internal_error_response()
+        except Exception:
+            log.exception({"event": "unhandled_exception", "route": spec.name})
+            return http.internal_error_response()
+
+    return handler
 
 
-def _authorize(level: AuthLevel, principal: Principal | None) -> Principal | None:
+def _authorize(level: AuthLevel, caller: Caller | None) -> Caller | None:
     """Check what a route demands of its caller; authentication runs before validation."""
-    if principal is None:
+    if caller is None:
         if level == "optional":
             return None
         raise errors.Unauthenticated("Sign in to do this.", code="unauthenticated")
-    if level == "verified" and not principal.email_verified:
+    if level == "verified" and not caller.email_verified:
         raise errors.Forbidden("Verify your email address first.", code="email_not_verified")
-    if level == "admin" and not principal.is_admin:
+    if level == "admin" and not caller.is_admin:
         raise errors.Forbidden("Only administrators may do this.", code="admin_only")
-    return principal
+    return caller
 
 
 def to_response(result: Any, status: int) -> Response:
-    if isinstance(result, Response):
-        return result
-    if result is None:
-        return http.empty_response(204)
-    return http.json_response(result, status=status)
+    """The one place a view's answer becomes HTTP."""
+    answer = result if isinstance(result, Answer) else Answer(result)
+    code = answer.status or (204 if result is None else status)
+    headers: dict[str, str | list[str]] = dict(answer.headers)
+    if answer.body is None:
+        return Response(body="", status_code=code, headers=headers)
+    if isinstance(answer.body, (str, bytes)):
+        headers["Content-Type"] = answer.media_type or "application/octet-stream"
+        return Response(body=answer.body, status_code=code, headers=headers)
+    return http.json_response(answer.body, status=code, headers=headers)
 
 
 def _method_fallback(api: Api, allowed: list[str]) -> View:

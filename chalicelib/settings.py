@@ -1,7 +1,7 @@
 """Typed, frozen settings built from a mapping of environment variables.
 
 ``Settings.from_env(os.environ)`` is called once per process by
-``chalicelib.services``; tests pass a plain dict. Every problem is reported at
+``chalicelib.composition``; tests pass a plain dict. Every problem is reported at
 start, all at once, naming the variable. Secret values are ``SecretStr``: they
 print as ``**********`` in ``repr``, logs and tracebacks.
 """

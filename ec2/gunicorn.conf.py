@@ -66,7 +66,7 @@ def post_worker_init(worker: Any) -> None:
     """
     if os.environ.get("MONGODB_URI"):
         return
-    from chalicelib import demo, services
+    from chalicelib import composition
 
-    seeded = demo.seed(services.current())
+    seeded = composition.seed_demo(composition.process_clients())
     worker.log.info(f"demo data loaded: {seeded.users} people, {seeded.posts} posts")

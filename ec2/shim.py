@@ -187,13 +187,13 @@ class Shim:
 
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
         """Answer one request as a Lambda proxy response dict."""
-        declared = http.parse_decimal(environ.get("CONTENT_LENGTH"))
-        if declared is not None and declared > http.MAX_BODY_BYTES:
+        try:
             # Refused before reading a byte, as Lambda refuses oversized payloads.
-            return _too_large()
-        body = _read_body(environ, declared)
-        if len(body) > http.MAX_BODY_BYTES:
-            return _too_large()
+            http.check_body_size(declared=environ.get("CONTENT_LENGTH"))
+            body = _read_body(environ, http.parse_decimal(environ.get("CONTENT_LENGTH")))
+            http.check_body_size(received=len(body))
+        except errors.PayloadTooLarge as exc:
+            return http.error_to_response(exc).to_dict()
         path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=~")
         match = self.routes.match(path or "/")
         if match is None:
@@ -339,11 +339,6 @@ def _headers(result: Mapping[str, Any], length: int) -> list[tuple[str, str]]:
         headers.append(("Content-Type", http.JSON))
     headers.append(("Content-Length", str(length)))
     return headers
-
-
-def _too_large() -> dict[str, Any]:
-    detail = f"Request bodies are limited to {http.MAX_BODY_BYTES} bytes."
-    return http.error_to_response(errors.PayloadTooLarge(detail)).to_dict()
 
 
 def _arm_deadline(seconds: float) -> bool:

@@ -9,7 +9,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from chalicelib.users import repository as users
 from tests.support import Http, Reply
 
@@ -29,7 +29,7 @@ class Session:
 
 
 class Accounts:
-    def __init__(self, client: Http, services: Services) -> None:
+    def __init__(self, client: Http, services: Clients) -> None:
         self.client = client
         self.services = services
 

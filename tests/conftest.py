@@ -26,9 +26,10 @@ import pytest
 from argon2 import PasswordHasher
 from chalice.test import Client
 
-from chalicelib import services
-from chalicelib.auth.principal import Principal
-from chalicelib.services import Services
+from chalicelib.composition import Clients, create_app, forget_process_clients
+from chalicelib.principal import Principal
+from chalicelib.resources import Resources
+from chalicelib.routing import Api, Context
 from chalicelib.settings import Settings
 from tests.support import FakeClock, Headers, Http, Reply, call_wsgi
 
@@ -88,18 +89,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def svc(settings: Settings, mongo_client: Any, clock: FakeClock) -> Iterator[Services]:
-    """The process-wide services for this test: its settings, database and clock."""
-    installed = Services(
-        settings, mongo_client=mongo_client, password_hasher=CHEAP_HASHER, clock=clock
-    )
-    services.install(installed)
-    yield installed
-    services.install(None)
+def svc(settings: Settings, mongo_client: Any, clock: FakeClock) -> Clients:
+    """This test's clients: its settings, database and clock."""
+    return Clients(settings, mongo_client=mongo_client, password_hasher=CHEAP_HASHER, clock=clock)
 
 
 @pytest.fixture
-def db(svc: Services) -> Any:
+def db(svc: Clients) -> Any:
     return svc.db
 
 
@@ -146,6 +142,7 @@ def wsgi_transport(app: Any) -> Callable[..., Reply]:
 
 
 RUNTIMES = ["lambda", "wsgi"]
+TRANSPORTS = {"lambda": chalice_transport, "wsgi": wsgi_transport}
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -154,46 +151,78 @@ def runtime(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(runtime: str, svc: Services) -> Http:
-    """An HTTP client for the real app on the runtime under test."""
-    from app import app
+def principals() -> dict[str, Principal]:
+    """Access tokens the ``sign_in`` fixture made up, and whom they stand for."""
+    return {}
 
-    transports = {"lambda": chalice_transport, "wsgi": wsgi_transport}
-    return Http(transports[runtime](app))
+
+def build_app(clients: Resources | None, principals: dict[str, Principal]) -> Api:
+    """A fresh app serving ``clients`` (None: the process's), accepting ``principals``' tokens."""
+    app = create_app(clients)
+    real = app.authenticator
+
+    def authenticate(ctx: Context) -> Any:
+        token = ctx.request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token in principals:
+            return principals[token]
+        return real(ctx)
+
+    app.authenticator = authenticate
+    return app
 
 
 @pytest.fixture
-def sign_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[Principal], dict[str, str]]:
+def serve(runtime: str, principals: dict[str, Principal]) -> Callable[[Resources | None], Http]:
+    """``serve(clients)``: an HTTP client for a fresh app serving those clients.
+
+    ``serve(None)`` serves the process's clients, built from the environment.
+    """
+
+    def make(clients: Resources | None) -> Http:
+        return Http(TRANSPORTS[runtime](build_app(clients, principals)))
+
+    return make
+
+
+@pytest.fixture
+def app(svc: Clients, principals: dict[str, Principal]) -> Api:
+    """The app, built for this test from its clients."""
+    return build_app(svc, principals)
+
+
+@pytest.fixture
+def client(runtime: str, app: Api) -> Http:
+    """An HTTP client for the test's app on the runtime under test."""
+    return Http(TRANSPORTS[runtime](app))
+
+
+@pytest.fixture
+def process_clients() -> Iterator[None]:
+    """The process's clients are built afresh from the environment, and forgotten after."""
+    forget_process_clients()
+    yield
+    forget_process_clients()
+
+
+@pytest.fixture
+def sign_in(principals: dict[str, Principal]) -> Callable[[Principal], dict[str, str]]:
     """Stand-in sign-in for tests of features other than accounts.
 
     ``headers = sign_in(Principal(...))`` makes the app accept those headers as
     that principal, without the accounts machinery. Tests of authentication
     itself log in for real.
     """
-    from app import app
-
-    known: dict[str, Principal] = {}
-    real = app.authenticator
-
-    def authenticate(request: Any) -> Principal | None:
-        header = request.headers.get("authorization", "")
-        token = header.removeprefix("Bearer ")
-        if token in known:
-            return known[token]
-        return real(request)
-
-    monkeypatch.setattr(app, "authenticator", authenticate)
 
     def headers_for(principal: Principal) -> dict[str, str]:
         token = f"test-principal-{uuid.uuid4().hex}"
-        known[token] = principal
+        principals[token] = principal
         return {"Authorization": f"Bearer {token}"}
 
     return headers_for
 
 
 @pytest.fixture
-def accounts(client: Http, svc: Services) -> Any:
+def accounts(client: Http, svc: Clients) -> Any:
     """Sign-up, verification and login through the HTTP API (see tests/accounts.py)."""
     from tests.accounts import Accounts
 

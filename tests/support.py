@@ -95,7 +95,7 @@ class Http:
 
 
 class FakeClock:
-    """Services' clock for tests: starts at the real time, moves only when told.
+    """The app's clock for tests: starts at the real time, moves only when told.
 
     Starting at the real time keeps JWT checks (which PyJWT makes against the
     real clock) meaningful; ``advance`` ages sessions, tokens and lockouts.

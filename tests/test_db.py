@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from pymongo.errors import DuplicateKeyError
 
+from chalicelib.composition import Clients
 from chalicelib.db import INDEXES, ensure_indexes
 
 
@@ -43,10 +44,10 @@ def test_expiring_collections_have_a_ttl_index(raw_db: Any) -> None:
         assert [i["key"] for i in ttl] == [{"expires_at": 1}], collection
 
 
-def test_make_indexes_runs_the_same_code(db: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_indexes_runs_the_same_code(svc: Clients, capsys: pytest.CaptureFixture[str]) -> None:
     from chalicelib import manage
 
-    assert manage.main(["indexes"]) == 0
+    assert manage.main(["indexes"], clients=svc) == 0
     output = capsys.readouterr().out
     assert "posts: feed, by_author, by_tag, text" in output
     assert "users: email_unique, username_unique, newest" in output

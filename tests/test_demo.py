@@ -5,15 +5,26 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import demo, errors
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from chalicelib.settings import Settings
 from tests.support import FakeClock
 
 
+def seed(clients: Clients, **options: int) -> demo.Seeded:
+    return demo.seed(
+        settings=clients.settings,
+        db=clients.db,
+        image_store=clients.image_store,
+        password_hasher=clients.password_hasher,
+        clock=clients.clock,
+        **options,
+    )
+
+
 def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
-    svc: Services, clock: FakeClock
+    svc: Clients, clock: FakeClock
 ) -> None:
-    seeded = demo.seed(svc, posts_count=8)
+    seeded = seed(svc, posts_count=8)
     assert (seeded.users, seeded.posts) == (4, 8)
     posts = list(svc.db.posts.find())
     assert len(posts) == 8
@@ -28,36 +39,36 @@ def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
     )
 
 
-def test_the_newest_demo_post_heads_the_feed_below_anything_new(svc: Services) -> None:
-    demo.seed(svc, posts_count=4)
+def test_the_newest_demo_post_heads_the_feed_below_anything_new(svc: Clients) -> None:
+    seed(svc, posts_count=4)
     newest = max(post["created_at"] for post in svc.db.posts.find())
     assert newest < svc.clock()
 
 
-def test_production_never_gets_demo_data(svc: Services) -> None:
-    prod = Services(
+def test_production_never_gets_demo_data(svc: Clients) -> None:
+    prod = Clients(
         Settings.model_construct(**{**svc.settings.model_dump(), "stage": "prod"}),
         mongo_client=svc.mongo_client,
     )
     with pytest.raises(errors.Forbidden):
-        demo.seed(prod)
+        seed(prod)
 
 
 def test_make_seed_refuses_the_embedded_database(
-    svc: Services, capsys: pytest.CaptureFixture[str]
+    svc: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chalicelib import manage
 
     if not svc.settings.uses_embedded_mongo:
         pytest.skip("with MONGODB_URI set, make seed loads the data (that is its job)")
-    assert manage.main(["seed"]) == 2
+    assert manage.main(["seed"], clients=svc) == 2
     assert "MONGODB_URI" in capsys.readouterr().err
 
 
 def test_one_demo_person_is_an_administrator_so_the_admin_pages_can_be_tried(
-    svc: Services,
+    svc: Clients,
 ) -> None:
-    demo.seed(svc, posts_count=1)
+    seed(svc, posts_count=1)
     admins = [doc["username"] for doc in svc.db.users.find({"roles": "admin"})]
     assert admins == [demo.DEMO_ADMIN]
     assert svc.db.users.count_documents({"roles": ["user"]}) == 3

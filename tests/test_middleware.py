@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from chalicelib import services
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from chalicelib.settings import Settings
 from tests.support import Http
 
@@ -20,10 +19,9 @@ WILDCARD_ENV = {
 
 
 @pytest.fixture
-def cors_client(client: Http, svc: Services) -> Http:
+def cors_client(serve: Callable[[Clients], Http], svc: Clients) -> Http:
     settings = Settings.from_env({**WILDCARD_ENV, "MONGODB_DB": svc.settings.mongodb_db})
-    services.install(Services(settings, mongo_client=svc.mongo_client))
-    return client
+    return serve(Clients(settings, mongo_client=svc.mongo_client))
 
 
 def test_a_sane_client_request_id_is_echoed(client: Http) -> None:
@@ -193,7 +191,7 @@ def test_a_route_that_declares_its_caching_keeps_it_for_signed_in_callers(
 
     from PIL import Image
 
-    from chalicelib.auth.principal import Principal
+    from chalicelib.principal import Principal
 
     headers = sign_in(Principal("6b0000000000000000000001", "ann", frozenset({"user"}), True))
     picture = io.BytesIO()

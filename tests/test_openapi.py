@@ -7,7 +7,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel
 
 from chalicelib.openapi import build_document
-from chalicelib.routing import Context, RawBody, Router, RouteSpec
+from chalicelib.routing import Api, Context, RawBody, Router, RouteSpec
 from tests.support import Http
 from tests.test_routing import probe_app
 
@@ -26,10 +26,8 @@ def test_the_served_document_is_valid_openapi_3_1(document: dict[str, Any]) -> N
 
 
 def test_every_declared_route_is_documented_and_fallbacks_are_not(
-    document: dict[str, Any],
+    document: dict[str, Any], app: Api
 ) -> None:
-    from app import app
-
     declared = {(s.path, s.method.lower()) for s in app.specs if s.include_in_schema}
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert documented == declared

@@ -16,10 +16,10 @@ from chalice.config import Config
 from chalice.local import LocalDevServer
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import errors, http
-from chalicelib.auth.principal import Principal
-from chalicelib.routing import Api, Context, Router, no_authenticator
-from chalicelib.services import Services
+from chalicelib import errors
+from chalicelib.composition import Clients
+from chalicelib.principal import Principal
+from chalicelib.routing import Answer, Api, Context, Router, no_authenticator
 from tests.conftest import chalice_transport
 from tests.support import Http
 
@@ -48,7 +48,7 @@ class ThingQuery(BaseModel):
 def create_thing(ctx: Context, *, body: ThingIn) -> Any:
     """Create a thing."""
     thing = ThingOut(id="t1", **body.model_dump())
-    return http.json_response(thing, status=201, headers={"Location": "/things/t1"})
+    return Answer(thing, headers={"Location": "/things/t1"})
 
 
 @router.route("/things", query=ThingQuery)
@@ -92,7 +92,7 @@ def make_app() -> Api:
     from chalicelib import middleware
 
     app = Api("probe")
-    app.register_middleware(middleware.http_middleware, "http")
+    app.register_middleware(middleware.build(origin_policy=lambda: None), "http")
     app.include(router)
     app.install_fallbacks()
     return app
@@ -102,7 +102,7 @@ probe_app = make_app()
 
 
 @pytest.fixture
-def probe(svc: Services) -> Http:
+def probe(svc: Clients) -> Http:
     return Http(chalice_transport(probe_app))
 
 
@@ -187,7 +187,7 @@ def test_options_on_a_known_path_answers_204_with_allow(probe: Http) -> None:
 
 
 @pytest.fixture
-def dev_server(svc: Services) -> Iterator[str]:
+def dev_server(svc: Clients) -> Iterator[str]:
     """The app under Chalice's threaded dev server, as ``chalice local`` runs it."""
     server = LocalDevServer(probe_app, Config.create(lambda_timeout=10), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -246,8 +246,8 @@ PEOPLE = {
 }
 
 
-def token_authenticator(request: Request) -> Principal | None:
-    header = request.headers.get("authorization")
+def token_authenticator(ctx: Context) -> Principal | None:
+    header = ctx.request.headers.get("authorization")
     if header is None:
         return None
     who = header.removeprefix("Bearer ")
@@ -263,7 +263,7 @@ auth_app.authenticator = token_authenticator
 
 
 @pytest.fixture
-def auth_probe(svc: Services) -> Http:
+def auth_probe(svc: Clients) -> Http:
     return Http(chalice_transport(auth_app))
 
 
@@ -316,16 +316,19 @@ def test_authentication_is_checked_before_the_body(auth_probe: Http) -> None:
 
 
 def test_without_an_authenticator_nobody_is_signed_in_and_tokens_are_refused() -> None:
-    def request(headers: dict[str, str]) -> Request:
-        return Request(
-            {
-                "multiValueQueryStringParameters": None,
-                "headers": headers,
-                "pathParameters": {},
-                "requestContext": {"httpMethod": "GET", "resourcePath": "/", "path": "/"},
-                "body": None,
-                "stageVariables": {},
-            }
+    def request(headers: dict[str, str]) -> Context:
+        return Context(
+            Request(
+                {
+                    "multiValueQueryStringParameters": None,
+                    "headers": headers,
+                    "pathParameters": {},
+                    "requestContext": {"httpMethod": "GET", "resourcePath": "/", "path": "/"},
+                    "body": None,
+                    "stageVariables": {},
+                }
+            ),
+            Api("probe-none"),
         )
 
     assert no_authenticator(request({})) is None

@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from chalicelib import logs, services
+from chalicelib import composition, logs
 from chalicelib.secrets import SecretsUnavailable, environment_with_secrets, load_secrets
 from chalicelib.settings import ENV_VARS, ConfigError
 
@@ -199,9 +199,9 @@ def prod_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MAIL_BACKEND", "ses")
     monkeypatch.setenv("CORS_ORIGINS", "https://snapboard.example")
     monkeypatch.setenv("SECRETS_PARAMETER_PATH", PATH)
-    services.install(None)
+    composition.forget_process_clients()
     yield
-    services.install(None)
+    composition.forget_process_clients()
 
 
 def test_the_process_services_read_the_parameter_store_once(
@@ -213,17 +213,17 @@ def test_the_process_services_read_the_parameter_store_once(
     put(ssm, f"{PATH}/IMAGEKIT_PUBLIC_KEY", "public_abc")
     put(ssm, f"{PATH}/IMAGEKIT_URL_ENDPOINT", "https://ik.imagekit.io/snapboard")
 
-    first = services.current()
+    first = composition.process_clients()
     ssm.delete_parameter(Name=f"{PATH}/JWT_SECRET")
 
     assert first.settings.stage == "prod"
     assert first.settings.jwt_secret.get_secret_value() == JWT_SECRET
-    assert services.current() is first
+    assert composition.process_clients() is first
 
 
 def test_the_process_never_starts_on_defaults_when_the_secrets_are_missing(
     prod_environment: None, ssm: Any
 ) -> None:
     with pytest.raises(SecretsUnavailable):
-        services.current()
-    assert services._current is None
+        composition.process_clients()
+    assert composition._process is None

@@ -7,18 +7,19 @@ from typing import Any
 
 import pytest
 
-from chalicelib import services
-from chalicelib.services import Services, build_mongo_client
+from chalicelib import composition
+from chalicelib.clock import utc_now
+from chalicelib.composition import Clients, build_mongo_client
 from chalicelib.settings import ConfigError, Settings
 from tests.conftest import ROOT
 
 
 def test_importing_the_app_imports_no_sdk_and_reads_no_settings() -> None:
     probe = (
-        "import sys, app; from chalicelib import services; "
+        "import sys, app; from chalicelib import composition; "
         "heavy = [m for m in ('pymongo', 'bson', 'mongomock', 'boto3', 'botocore', 'imagekitio') "
         "if m in sys.modules]; "
-        "print(heavy, services._current)"
+        "print(heavy, composition._process)"
     )
     env = {"PATH": "/usr/bin:/bin", "STAGE": "nonsense"}  # would fail if settings were read
     result = subprocess.run(
@@ -51,7 +52,7 @@ def test_a_real_client_gets_short_timeouts_unless_the_uri_sets_them() -> None:
 
 
 def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
-    lazy = Services(Settings.from_env({}))
+    lazy = Clients(Settings.from_env({}))
     seen: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -68,36 +69,28 @@ def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
 
 
 def test_dev_applies_indexes_at_first_use_of_the_database() -> None:
-    lazy = Services(Settings.from_env({}))
+    lazy = Clients(Settings.from_env({}))
     assert "email_unique" in {i["name"] for i in lazy.db.users.list_indexes()}
     assert lazy.db is lazy.db
 
 
+@pytest.mark.usefixtures("process_clients")
 def test_current_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    services.install(None)
     monkeypatch.setenv("MONGODB_DB", "from_env")
-    try:
-        first = services.current()
-        monkeypatch.setenv("MONGODB_DB", "changed")
-        assert services.current() is first
-        assert first.settings.mongodb_db == "from_env"
-    finally:
-        services.install(None)
+    first = composition.process_clients()
+    monkeypatch.setenv("MONGODB_DB", "changed")
+    assert composition.process_clients() is first
+    assert first.settings.mongodb_db == "from_env"
 
 
+@pytest.mark.usefixtures("process_clients")
 def test_current_fails_fast_on_a_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    services.install(None)
     monkeypatch.setenv("STAGE", "prod")
-    try:
-        with pytest.raises(ConfigError, match="JWT_SECRET"):
-            services.current()
-    finally:
-        services.install(None)
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        composition.process_clients()
 
 
 def test_the_clock_keeps_the_precision_mongodb_stores() -> None:
-    from chalicelib.services import utc_now
-
     assert utc_now().microsecond % 1000 == 0
     assert utc_now().tzinfo is not None
 

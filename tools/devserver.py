@@ -3,7 +3,7 @@
 The API: load the demo data into the embedded database, then `chalice local`.
 The embedded database lives inside this process, so the data set has to be
 loaded here, before Chalice's development server starts in the same process
-(`chalice local` imports app.py, which uses the services built below).
+(`chalice local` imports app.py, which serves the process clients filled below).
 
 The web app (`--web preview`, the default): the built frontend/dist served by
 `vite preview` on WEB_PORT, with `/api/*` proxied to the API exactly as Vercel's
@@ -79,12 +79,12 @@ def main() -> int:
             os.environ.setdefault(name, value)
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
-    from chalicelib import demo, services
+    from chalicelib import composition, demo
 
-    current = services.current()
-    if current.settings.uses_embedded_mongo:
+    clients = composition.process_clients()
+    if clients.settings.uses_embedded_mongo:
         print("Loading the demo data set into the embedded database…", flush=True)
-        seeded = demo.seed(current)
+        seeded = composition.seed_demo(clients)
         print(
             f"  {seeded.users} people, {seeded.posts} posts, {seeded.images} images; "
             f"sign in as ann@demo.snapboard.test / {demo.DEMO_PASSWORD} "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
 
-from chalice.app import Request, Response
+from chalice.app import Request
 
-from chalicelib import http, services
+from chalicelib import http
 from chalicelib.auth import service
 from chalicelib.auth.models import (
     Accepted,
@@ -19,10 +19,12 @@ from chalicelib.auth.models import (
     TokenIn,
     TokenPair,
 )
-from chalicelib.auth.principal import Principal
 from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
-from chalicelib.routing import Context, Router
+from chalicelib.principal import Principal
+from chalicelib.routing import Answer, Context, Router
 from chalicelib.users import service as users_service
+from chalicelib.users.models import UserPrivate
+from chalicelib.users.repository import UserRecord
 
 router = Router(__name__, tag="auth")
 
@@ -35,15 +37,28 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 )
 def register(ctx: Context, *, body: RegisterIn) -> Registered:
     """Create an account; a verification link is mailed to the address."""
-    user = service.register(services=ctx.services, data=body, client_ip=http.client_ip(ctx.request))
-    return Registered(user=users_service.render_private(services=ctx.services, records=[user])[0])
+    user = service.register(
+        db=ctx.db,
+        clock=ctx.clock,
+        password_hasher=ctx.password_hasher,
+        rate_limiter=ctx.rate_limiter,
+        mailer=ctx.mailer,
+        settings=ctx.settings,
+        data=body,
+        client_ip=http.client_ip(ctx.request),
+    )
+    return Registered(user=_private(ctx, user))
 
 
 @router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
-def login(ctx: Context, *, body: LoginIn) -> Response:
+def login(ctx: Context, *, body: LoginIn) -> Answer:
     """Sign in: an access token, and a refresh token in the body and an httpOnly cookie."""
     issued = service.login(
-        services=ctx.services,
+        db=ctx.db,
+        clock=ctx.clock,
+        password_hasher=ctx.password_hasher,
+        rate_limiter=ctx.rate_limiter,
+        settings=ctx.settings,
         email=body.email,
         password=body.password,
         client_ip=http.client_ip(ctx.request),
@@ -54,30 +69,37 @@ def login(ctx: Context, *, body: LoginIn) -> Response:
 @router.route(
     "/auth/refresh", "POST", body=RefreshIn, body_required=False, response=TokenPair, errors=[401]
 )
-def refresh(ctx: Context, *, body: RefreshIn) -> Response:
+def refresh(ctx: Context, *, body: RefreshIn) -> Answer:
     """Trade a refresh token (body or cookie) for a new pair; each one works once."""
     token = body.refresh_token or _cookie(ctx.request, COOKIE)
-    issued = service.refresh(services=ctx.services, token=token)
+    issued = service.refresh(db=ctx.db, clock=ctx.clock, settings=ctx.settings, token=token)
     return _tokens_response(ctx, issued)
 
 
 @router.route("/auth/logout", "POST", status=204, auth="user")
-def logout(ctx: Context, *, user: Principal) -> Response:
+def logout(ctx: Context, *, user: Principal) -> Answer:
     """Sign out: this session's refresh tokens stop working and the cookie is cleared."""
-    service.logout(services=ctx.services, principal=user)
-    return http.empty_response(204, {"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
+    service.logout(db=ctx.db, clock=ctx.clock, principal=user)
+    return Answer(headers={"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
 
 
 @router.route("/auth/verify-email", "POST", body=TokenIn, status=204)
 def verify_email(ctx: Context, *, body: TokenIn) -> None:
     """Confirm the email address with the token from the mailed link."""
-    service.verify_email(services=ctx.services, token=body.token)
+    service.verify_email(db=ctx.db, clock=ctx.clock, token=body.token)
 
 
 @router.route("/auth/verify-email/resend", "POST", status=204, auth="user", errors=[429])
 def resend_verification(ctx: Context, *, user: Principal) -> None:
     """Mail a new verification link (nothing is sent once the address is verified)."""
-    service.resend_verification(services=ctx.services, principal=user)
+    service.resend_verification(
+        db=ctx.db,
+        clock=ctx.clock,
+        rate_limiter=ctx.rate_limiter,
+        mailer=ctx.mailer,
+        settings=ctx.settings,
+        principal=user,
+    )
 
 
 @router.route(
@@ -90,35 +112,51 @@ def resend_verification(ctx: Context, *, user: Principal) -> None:
 )
 def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
     """Mail a reset link; the answer is the same whether or not the account exists."""
-    detail = service.request_password_reset(services=ctx.services, email=body.email)
+    detail = service.request_password_reset(
+        db=ctx.db,
+        clock=ctx.clock,
+        rate_limiter=ctx.rate_limiter,
+        mailer=ctx.mailer,
+        settings=ctx.settings,
+        email=body.email,
+    )
     return Accepted(detail=detail)
 
 
 @router.route("/auth/password-reset/confirm", "POST", body=PasswordResetConfirm, status=204)
 def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> None:
     """Set a new password with the token from the mailed link; every session ends."""
-    service.confirm_password_reset(services=ctx.services, data=body)
-
-
-def authenticate_request(request: Request) -> Principal | None:
-    """The app's authenticator: the caller behind ``Authorization: Bearer <access token>``."""
-    return service.authenticate(
-        services=services.current(), authorization=request.headers.get("authorization")
+    service.confirm_password_reset(
+        db=ctx.db, clock=ctx.clock, password_hasher=ctx.password_hasher, data=body
     )
 
 
-def _tokens_response(ctx: Context, issued: service.Issued) -> Response:
+def authenticate_request(ctx: Context) -> Principal | None:
+    """The app's authenticator: the caller behind ``Authorization: Bearer <access token>``."""
+    authorization = ctx.request.headers.get("authorization")
+    if not authorization:
+        return None  # anonymous: nothing to look up, no client to build
+    return service.authenticate(
+        db=ctx.db, clock=ctx.clock, settings=ctx.settings, authorization=authorization
+    )
+
+
+def _tokens_response(ctx: Context, issued: service.Issued) -> Answer:
     pair = TokenPair(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         refresh_token=issued.refresh_token,
-        user=users_service.render_private(services=ctx.services, records=[issued.user])[0],
+        user=_private(ctx, issued.user),
     )
-    headers = {}
+    headers: dict[str, str | list[str]] = {}
     if issued.refresh_token is not None:
         max_age = int(ABSOLUTE_LIFETIME.total_seconds())
         headers["Set-Cookie"] = _cookie_header(ctx, issued.refresh_token, max_age=max_age)
-    return http.json_response(pair, headers=headers)
+    return Answer(pair, headers=headers)
+
+
+def _private(ctx: Context, user: UserRecord) -> UserPrivate:
+    return users_service.render_private(db=ctx.db, image_store=ctx.image_store, records=[user])[0]
 
 
 def _cookie_header(ctx: Context, value: str, *, max_age: int) -> str:

@@ -6,19 +6,27 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from chalicelib import errors
 from chalicelib.auth import onetime, passwords, sessions, tokens
 from chalicelib.auth.models import PasswordResetConfirm, RegisterIn
-from chalicelib.auth.principal import Principal, Role
+from chalicelib.clock import Clock
 from chalicelib.logs import get_logger
-from chalicelib.mail.message import Mail, MailError, link_mail
+from chalicelib.mail.message import Mail, Mailer, MailError, link_mail
+from chalicelib.principal import Principal
 from chalicelib.ratelimit import limiter
-from chalicelib.services import Services
-from chalicelib.users import repository as users
+from chalicelib.ratelimit.limiter import RateLimiter
+from chalicelib.settings import Settings
+from chalicelib.users import repository as user_repository
 from chalicelib.users.repository import UserRecord
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+Db = Any
 
 log = get_logger("auth")
 
@@ -48,25 +56,35 @@ class Issued:
 # ------------------------------------------------------------------ registration
 
 
-def register(*, services: Services, data: RegisterIn, client_ip: str) -> UserRecord:
-    services.rate_limiter.hit(limiter.REGISTER_PER_IP, client_ip)
+def register(
+    *,
+    db: Db,
+    clock: Clock,
+    password_hasher: PasswordHasher,
+    rate_limiter: RateLimiter,
+    mailer: Mailer,
+    settings: Settings,
+    data: RegisterIn,
+    client_ip: str,
+) -> UserRecord:
+    rate_limiter.hit(limiter.REGISTER_PER_IP, client_ip)
     email, username = _check_registration(data)
-    now = services.clock()
+    now = clock()
     try:
-        user = users.insert_user(
-            db=services.db,
+        user = user_repository.insert_user(
+            db=db,
             email=email,
             username=username,
-            password_hash=services.password_hasher.hash(data.password),
+            password_hash=password_hasher.hash(data.password),
             display_name=(data.display_name or username).strip(),
             now=now,
         )
-    except users.DuplicateUser as exc:
+    except user_repository.DuplicateUser as exc:
         raise errors.Conflict(
             f"That {exc.field} is already registered.", code=f"{exc.field}_taken"
         ) from None
     log.info({"event": "user_registered", "user_id": user.id})
-    _send_verification(services, user)
+    _send_verification(db=db, clock=clock, mailer=mailer, settings=settings, user=user)
     return user
 
 
@@ -102,21 +120,30 @@ def _check_registration(data: RegisterIn) -> tuple[str, str]:
     for problem in passwords.problems(data.password, email=email or data.email, username=username):
         found.append(errors.FieldError("password", problem))
     if found:
-        names = ", ".join(dict.fromkeys(e.field for e in found))
-        raise errors.InvalidInput(f"Invalid value for: {names}", errors=found)
+        raise errors.InvalidInput.fields(found)
     return email, username
 
 
 # ------------------------------------------------------------------------ login
 
 
-def login(*, services: Services, email: str, password: str, client_ip: str) -> Issued:
+def login(
+    *,
+    db: Db,
+    clock: Clock,
+    password_hasher: PasswordHasher,
+    rate_limiter: RateLimiter,
+    settings: Settings,
+    email: str,
+    password: str,
+    client_ip: str,
+) -> Issued:
     address = lookup_key(email)
-    services.rate_limiter.hit(limiter.LOGIN_PER_IP, client_ip)
-    services.rate_limiter.hit(limiter.LOGIN_PER_IP_EMAIL, f"{client_ip}|{address}")
-    now = services.clock()
-    hasher = services.password_hasher
-    user = users.find_by_email(db=services.db, email=address)
+    rate_limiter.hit(limiter.LOGIN_PER_IP, client_ip)
+    rate_limiter.hit(limiter.LOGIN_PER_IP_EMAIL, f"{client_ip}|{address}")
+    now = clock()
+    hasher = password_hasher
+    user = user_repository.find_by_email(db=db, email=address)
     if user is None:
         passwords.spend_equal_time(hasher, password)
         raise _bad_credentials()
@@ -128,7 +155,7 @@ def login(*, services: Services, email: str, password: str, client_ip: str) -> I
             code="account_locked",
         )
     if not passwords.verify(hasher, user.password_hash, password):
-        _count_failure(services, user, now)
+        _count_failure(db, user, now)
         raise _bad_credentials()
     if user.disabled:
         raise errors.Forbidden("This account is disabled.", code="account_disabled")
@@ -138,24 +165,22 @@ def login(*, services: Services, email: str, password: str, client_ip: str) -> I
     if user.failed_logins or user.locked_until is not None:
         fields.update(failed_logins=0, locked_until=None)
     if fields:
-        user = users.update_fields(db=services.db, user_id=user.id, fields=fields, now=now) or user
+        user = user_repository.update_fields(db=db, user_id=user.id, fields=fields, now=now) or user
     refresh = tokens.new_secret()
-    session = sessions.start(
-        db=services.db, user_id=user.id, token_hash=tokens.digest(refresh), now=now
-    )
+    session = sessions.start(db=db, user_id=user.id, token_hash=tokens.digest(refresh), now=now)
     log.info({"event": "login", "user_id": user.id, "session_id": session.id})
-    return _issue(services, user, session.id, refresh, now)
+    return _issue(settings, user, session.id, refresh, now)
 
 
 def _bad_credentials() -> errors.Unauthenticated:
     return errors.Unauthenticated("The email or password is wrong.", code="invalid_credentials")
 
 
-def _count_failure(services: Services, user: UserRecord, now: datetime) -> None:
-    failures = users.count_failed_login(db=services.db, user_id=user.id)
+def _count_failure(db: Db, user: UserRecord, now: datetime) -> None:
+    failures = user_repository.count_failed_login(db=db, user_id=user.id)
     if failures >= LOCKOUT_THRESHOLD:
-        users.update_fields(
-            db=services.db,
+        user_repository.update_fields(
+            db=db,
             user_id=user.id,
             fields={"failed_logins": 0, "locked_until": now + LOCKOUT_DURATION},
             now=now,
@@ -164,10 +189,10 @@ def _count_failure(services: Services, user: UserRecord, now: datetime) -> None:
 
 
 def _issue(
-    services: Services, user: UserRecord, session_id: str, refresh: str | None, now: datetime
+    settings: Settings, user: UserRecord, session_id: str, refresh: str | None, now: datetime
 ) -> Issued:
     access = tokens.issue_access_token(
-        secret=services.settings.jwt_secret.get_secret_value(),
+        secret=settings.jwt_secret.get_secret_value(),
         user_id=user.id,
         session_id=session_id,
         version=user.token_version,
@@ -185,18 +210,18 @@ def _issue(
 # ---------------------------------------------------------------------- refresh
 
 
-def refresh(*, services: Services, token: str | None) -> Issued:
+def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> Issued:
     """Rotate a refresh token: single use, replay revokes the family."""
     if not token:
         raise errors.Unauthenticated("No refresh token was sent.", code="invalid_refresh_token")
-    db, now = services.db, services.clock()
+    now = clock()
     presented = tokens.digest(token)
     session = sessions.find_current(db=db, token_hash=presented)
     if session is not None and session.is_live(now):
-        user = _active_user(services, session, now)
+        user = _active_user(db, session, now)
         new_refresh = tokens.new_secret()
         if sessions.rotate(db=db, session=session, new_hash=tokens.digest(new_refresh), now=now):
-            return _issue(services, user, session.id, new_refresh, now)
+            return _issue(settings, user, session.id, new_refresh, now)
         # Another request rotated this token a moment ago: judged below as a replay.
     elif session is not None:
         raise errors.Unauthenticated(
@@ -209,8 +234,8 @@ def refresh(*, services: Services, token: str | None) -> Issued:
         )
     rotated_at = family.rotated_at
     if family.previous_hash == presented and rotated_at and now - rotated_at <= REFRESH_GRACE:
-        user = _active_user(services, family, now)
-        return _issue(services, user, family.id, None, now)
+        user = _active_user(db, family, now)
+        return _issue(settings, user, family.id, None, now)
     sessions.revoke(db=db, session_id=family.id, reason="reuse", now=now)
     log.warning({"event": "refresh_reuse", "session_id": family.id, "user_id": family.user_id})
     raise errors.Unauthenticated(
@@ -219,25 +244,25 @@ def refresh(*, services: Services, token: str | None) -> Issued:
     )
 
 
-def _active_user(services: Services, session: sessions.SessionRecord, now: datetime) -> UserRecord:
-    user = users.find_by_id(db=services.db, user_id=session.user_id)
+def _active_user(db: Db, session: sessions.SessionRecord, now: datetime) -> UserRecord:
+    user = user_repository.find_by_id(db=db, user_id=session.user_id)
     if user is None or user.disabled:
-        sessions.revoke(db=services.db, session_id=session.id, reason="disabled", now=now)
+        sessions.revoke(db=db, session_id=session.id, reason="disabled", now=now)
         raise errors.Unauthenticated("This account is disabled.", code="account_disabled")
     return user
 
 
-def logout(*, services: Services, principal: Principal) -> None:
+def logout(*, db: Db, clock: Clock, principal: Principal) -> None:
     if principal.session_id is not None:
-        sessions.revoke(
-            db=services.db, session_id=principal.session_id, reason="logout", now=services.clock()
-        )
+        sessions.revoke(db=db, session_id=principal.session_id, reason="logout", now=clock())
 
 
 # --------------------------------------------------------------- access tokens
 
 
-def authenticate(*, services: Services, authorization: str | None) -> Principal | None:
+def authenticate(
+    *, db: Db, clock: Clock, settings: Settings, authorization: str | None
+) -> Principal | None:
     """The Principal behind an ``Authorization: Bearer`` header (None when absent)."""
     if not authorization:
         return None
@@ -247,20 +272,19 @@ def authenticate(*, services: Services, authorization: str | None) -> Principal 
             "Send the access token as a Bearer token.", code="invalid_token"
         )
     claims = tokens.decode_access_token(
-        token.strip(), secret=services.settings.jwt_secret.get_secret_value(), now=services.clock()
+        token.strip(), secret=settings.jwt_secret.get_secret_value(), now=clock()
     )
     # One indexed read per request: a disabled account, a password reset or a
     # role change takes effect at once, not when the token expires.
-    user = users.find_by_id(db=services.db, user_id=claims.user_id)
+    user = user_repository.find_by_id(db=db, user_id=claims.user_id)
     if user is None or user.disabled:
         raise errors.Unauthenticated("This account cannot sign in.", code="invalid_token")
     if claims.version != user.token_version:
         raise errors.Unauthenticated("The session has ended; sign in again.", code="token_revoked")
-    roles: frozenset[Role] = frozenset(r for r in user.roles if r in ("user", "admin"))  # type: ignore[misc]
     return Principal(
         id=user.id,
         username=user.username,
-        roles=roles,
+        roles=frozenset(user.roles),
         email_verified=user.email_verified,
         session_id=claims.session_id,
     )
@@ -269,31 +293,39 @@ def authenticate(*, services: Services, authorization: str | None) -> Principal 
 # ---------------------------------------------------------- email verification
 
 
-def verify_email(*, services: Services, token: str) -> None:
-    now = services.clock()
-    user_id = onetime.consume(db=services.db, token=token, purpose="verify_email", now=now)
+def verify_email(*, db: Db, clock: Clock, token: str) -> None:
+    now = clock()
+    user_id = onetime.consume(db=db, token=token, purpose="verify_email", now=now)
     if user_id is None:
         raise errors.InvalidInput.field("token", "is invalid, expired or already used")
-    users.update_fields(db=services.db, user_id=user_id, fields={"email_verified": True}, now=now)
+    user_repository.update_fields(db=db, user_id=user_id, fields={"email_verified": True}, now=now)
     log.info({"event": "email_verified", "user_id": user_id})
 
 
-def resend_verification(*, services: Services, principal: Principal) -> None:
-    user = users.find_by_id(db=services.db, user_id=principal.id)
+def resend_verification(
+    *,
+    db: Db,
+    clock: Clock,
+    rate_limiter: RateLimiter,
+    mailer: Mailer,
+    settings: Settings,
+    principal: Principal,
+) -> None:
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
-    services.rate_limiter.hit(limiter.VERIFY_RESEND_PER_EMAIL, user.email)
+    rate_limiter.hit(limiter.VERIFY_RESEND_PER_EMAIL, user.email)
     if not user.email_verified:
-        _send_verification(services, user)
+        _send_verification(db=db, clock=clock, mailer=mailer, settings=settings, user=user)
 
 
-def _send_verification(services: Services, user: UserRecord) -> None:
-    token = onetime.issue(
-        db=services.db, user_id=user.id, purpose="verify_email", now=services.clock()
-    )
-    link = f"{services.settings.frontend_url}/verify-email?token={token}"
+def _send_verification(
+    *, db: Db, clock: Clock, mailer: Mailer, settings: Settings, user: UserRecord
+) -> None:
+    token = onetime.issue(db=db, user_id=user.id, purpose="verify_email", now=clock())
+    link = f"{settings.frontend_url}/verify-email?token={token}"
     _send(
-        services,
+        mailer,
         link_mail(
             to=user.email,
             subject="Confirm your email address for Snapboard",
@@ -309,24 +341,30 @@ def _send_verification(services: Services, user: UserRecord) -> None:
 # ---------------------------------------------------------------- password reset
 
 
-def request_password_reset(*, services: Services, email: str) -> str:
+def request_password_reset(
+    *,
+    db: Db,
+    clock: Clock,
+    rate_limiter: RateLimiter,
+    mailer: Mailer,
+    settings: Settings,
+    email: str,
+) -> str:
     """Send a reset link if the account exists; the answer never says whether it does."""
     started = time.monotonic()
     address = lookup_key(email)
-    services.rate_limiter.hit(limiter.RESET_PER_EMAIL, address)
-    user = users.find_by_email(db=services.db, email=address)
+    rate_limiter.hit(limiter.RESET_PER_EMAIL, address)
+    user = user_repository.find_by_email(db=db, email=address)
     if user is not None and not user.disabled:
-        token = onetime.issue(
-            db=services.db, user_id=user.id, purpose="reset_password", now=services.clock()
-        )
+        token = onetime.issue(db=db, user_id=user.id, purpose="reset_password", now=clock())
         _send(
-            services,
+            mailer,
             link_mail(
                 to=user.email,
                 subject="Reset your Snapboard password",
                 intro="Someone (hopefully you) asked to reset the password of this account.",
                 action="Choose a new password",
-                link=f"{services.settings.frontend_url}/reset-password?token={token}",
+                link=f"{settings.frontend_url}/reset-password?token={token}",
                 outro="The link works once and expires in 1 hour. "
                 "If you did not ask for it, ignore this message: your password is unchanged.",
             ),
@@ -337,18 +375,20 @@ def request_password_reset(*, services: Services, email: str) -> str:
     return RESET_ACCEPTED
 
 
-def confirm_password_reset(*, services: Services, data: PasswordResetConfirm) -> None:
-    db, now = services.db, services.clock()
+def confirm_password_reset(
+    *, db: Db, clock: Clock, password_hasher: PasswordHasher, data: PasswordResetConfirm
+) -> None:
+    now = clock()
     user_id = onetime.consume(db=db, token=data.token, purpose="reset_password", now=now)
-    user = None if user_id is None else users.find_by_id(db=db, user_id=user_id)
+    user = None if user_id is None else user_repository.find_by_id(db=db, user_id=user_id)
     if user is None:
         raise errors.InvalidInput.field("token", "is invalid, expired or already used")
     _check_new_password(data.password, user, field="password")
-    users.update_fields(
+    user_repository.update_fields(
         db=db,
         user_id=user.id,
         fields={
-            "password_hash": services.password_hasher.hash(data.password),
+            "password_hash": password_hasher.hash(data.password),
             "failed_logins": 0,
             "locked_until": None,
             # Reset means "someone else may have my password": end every session now.
@@ -362,18 +402,26 @@ def confirm_password_reset(*, services: Services, data: PasswordResetConfirm) ->
     log.info({"event": "password_reset", "user_id": user.id})
 
 
-def change_password(*, services: Services, principal: Principal, current: str, new: str) -> None:
-    db, now = services.db, services.clock()
-    user = users.find_by_id(db=db, user_id=principal.id)
+def change_password(
+    *,
+    db: Db,
+    clock: Clock,
+    password_hasher: PasswordHasher,
+    principal: Principal,
+    current: str,
+    new: str,
+) -> None:
+    now = clock()
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
-    if not passwords.verify(services.password_hasher, user.password_hash, current):
+    if not passwords.verify(password_hasher, user.password_hash, current):
         raise errors.InvalidInput.field("current_password", "is wrong")
     _check_new_password(new, user, field="new_password")
-    users.update_fields(
+    user_repository.update_fields(
         db=db,
         user_id=user.id,
-        fields={"password_hash": services.password_hasher.hash(new)},
+        fields={"password_hash": password_hasher.hash(new)},
         now=now,
     )
     revoked = sessions.revoke_all(
@@ -385,17 +433,15 @@ def change_password(*, services: Services, principal: Principal, current: str, n
 def _check_new_password(password: str, user: UserRecord, *, field: str) -> None:
     found = passwords.problems(password, email=user.email, username=user.username)
     if found:
-        raise errors.InvalidInput(
-            f"Invalid value for: {field}", errors=[errors.FieldError(field, p) for p in found]
-        )
+        raise errors.InvalidInput.fields([errors.FieldError(field, p) for p in found])
 
 
 # ------------------------------------------------------------------------- mail
 
 
-def _send(services: Services, mail: Mail) -> None:
+def _send(mailer: Mailer, mail: Mail) -> None:
     try:
-        services.mailer.send(mail)
+        mailer.send(mail)
     except MailError as exc:
         # The account change stands; the user can ask for the mail again.
         log.error({"event": "mail_failed", "reason": str(exc)})

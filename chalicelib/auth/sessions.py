@@ -86,11 +86,6 @@ def find_replaced(*, db: Db, token_hash: str) -> SessionRecord | None:
     return None if doc is None else _record(doc)
 
 
-def find(*, db: Db, session_id: str) -> SessionRecord | None:
-    doc = db.sessions.find_one({"_id": ids.to_object_id(session_id)})
-    return None if doc is None else _record(doc)
-
-
 def rotate(*, db: Db, session: SessionRecord, new_hash: str, now: datetime) -> bool:
     """Swap the current token for ``new_hash``; False when another request rotated first."""
     result = db.sessions.update_one(

@@ -28,9 +28,7 @@ _REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid", "ver"]
 class AccessClaims:
     user_id: str
     session_id: str
-    issued_at: int
     version: int
-    roles: tuple[str, ...]
 
 
 def issue_access_token(
@@ -53,7 +51,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
     """Verify signature, algorithm and lifetime; raise ``Unauthenticated`` otherwise.
 
     PyJWT checks the signature; the lifetime is checked against ``now`` (the
-    services' clock) so the whole app agrees on what time it is.
+    app's one clock) so the whole app agrees on what time it is.
     """
     invalid = errors.Unauthenticated("The access token is not valid.", code="invalid_token")
     try:
@@ -85,9 +83,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
     return AccessClaims(
         user_id=claims["sub"],
         session_id=str(claims["sid"]),
-        issued_at=int(issued),
         version=claims["ver"],
-        roles=tuple(str(role) for role in roles),
     )
 
 

@@ -1,6 +1,6 @@
 """The production image store on ImageKit: the only module that imports ``imagekitio``.
 
-The client is built by ``build_client`` (called lazily by ``chalicelib.services``)
+The client is built by ``build_client`` (called lazily by ``chalicelib.composition``)
 and injected, so tests drive the real SDK against a mocked transport.
 """
 

@@ -20,14 +20,14 @@ import os
 import re
 import secrets
 import shutil
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
 from chalicelib import errors, http
+from chalicelib.clock import Clock, utc_now
 from chalicelib.images import transform, validation
 from chalicelib.images.models import ImageFormat
 from chalicelib.images.store import (
@@ -72,7 +72,7 @@ class LocalStore:
         base_url: str,
         signing_key: str,
         cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = utc_now,
     ) -> None:
         self.root = root
         self.url_endpoint = f"{base_url.rstrip('/')}/media"
@@ -140,7 +140,7 @@ class LocalStore:
         url = f"{self.url_endpoint}/{relative}"
         if expires_in is None:
             return url
-        expire = int(self._clock()) + expires_in
+        expire = int(self._clock().timestamp()) + expires_in
         signature = url_signature_for(self._key, relative, expire)
         separator = "&" if "?" in relative else "?"
         return f"{url}{separator}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"
@@ -170,7 +170,7 @@ class LocalStore:
         public_key: str,
     ) -> StoredFile:
         """Check an upload the way ImageKit's upload API does, then store it."""
-        now = int(self._clock())
+        now = int(self._clock().timestamp())
         expires_at = http.parse_decimal(expire)
         if public_key != PUBLIC_KEY or expires_at is None:
             raise errors.Forbidden("The upload is not signed for this store.", code="bad_signature")
@@ -235,7 +235,7 @@ class LocalStore:
             content_type = transform.CONTENT_TYPES[output]
             vary = any(step.format == "auto" for step in steps)
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-        not_modified = if_none_match is not None and etag in _etags(if_none_match)
+        not_modified = if_none_match is not None and etag in http.entity_tags(if_none_match)
         return Delivery(
             body=b"" if not_modified else body,
             content_type=content_type,
@@ -256,7 +256,7 @@ class LocalStore:
         expected = url_signature_for(self._key, signed_part, expires_at)
         if not _same_signature(expected, signature):
             raise errors.Forbidden("The URL signature is invalid.", code="bad_signature")
-        remaining = expires_at - int(self._clock())
+        remaining = expires_at - int(self._clock().timestamp())
         if remaining < 0:
             raise errors.Forbidden("The signed URL has expired.", code="signature_expired")
         return f"private, max-age={remaining}"
@@ -327,10 +327,6 @@ def _describe(data: bytes) -> tuple[ImageFormat, int, int] | None:
             return validation.ALLOWED_FORMATS[str(image.format)], image.width, image.height
     except Exception:  # whatever a crafted file trips (see validation's docstring)
         return None
-
-
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

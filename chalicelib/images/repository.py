@@ -18,22 +18,19 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from chalicelib import errors
+from chalicelib import errors, ids
 from chalicelib.images.models import ImageRecord
 
 Db = Database[dict[str, Any]]
 
 
-def is_valid_id(value: str) -> bool:
-    return isinstance(value, str) and len(value) == 24 and ObjectId.is_valid(value)
-
-
 def _oid(value: str) -> ObjectId | None:
-    return ObjectId(value) if is_valid_id(value) else None
+    oid: ObjectId | None = ids.to_object_id(value)
+    return oid
 
 
 def _oids(values: Sequence[str]) -> list[ObjectId]:
-    return [ObjectId(v) for v in values if is_valid_id(v)]
+    return [oid for oid in (_oid(v) for v in values) if oid is not None]
 
 
 @contextmanager

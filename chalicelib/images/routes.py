@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Request, Response
+from chalice.app import Request
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import errors, http
-from chalicelib.auth.principal import Principal
 from chalicelib.images import form
 from chalicelib.images.models import (
     AvatarPublic,
@@ -18,12 +17,26 @@ from chalicelib.images.models import (
     UploadAuth,
     UploadForm,
 )
-from chalicelib.routing import Context, RawBody, Router
+from chalicelib.principal import Principal
+from chalicelib.routing import Answer, Context, RawBody, Router
 
 router = Router(__name__, tag="images")
 
 # Views import the service when called: it loads pymongo and Pillow, and
 # importing the app (a Lambda cold start, /health) must not pay for them.
+
+# The bodies API Gateway passes as bytes (base64): uploads and media.
+BINARY_TYPES = [
+    # A client that accepts any image (Accept: image/*) gets the bytes; without this,
+    # Chalice and API Gateway answer 400 unless Accept names the exact type or */*.
+    "image/*",
+    "multipart/form-data",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "image/avif",
+]
 
 # Chalice's local gateway matches `{path+}` for one segment only, so media is
 # declared once per depth; API Gateway matches these the same way.
@@ -55,7 +68,9 @@ def upload_image(ctx: Context, *, query: UploadQuery, user: Principal) -> ImageP
     data, alt = _upload_body(ctx.request, alt=query.alt)
     from chalicelib.images import service
 
-    return service.upload(services=ctx.services, user=user, data=data, alt=alt)
+    return service.upload(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user, data=data, alt=alt
+    )
 
 
 @router.route("/images/upload-auth", response=UploadAuth, errors=[502], auth="verified")
@@ -63,7 +78,7 @@ def upload_auth(ctx: Context, *, user: Principal) -> UploadAuth:
     """Parameters for one direct browser upload (single-use token, 30 minutes, your folder)."""
     from chalicelib.images import service
 
-    return service.upload_auth(services=ctx.services, user=user)
+    return service.upload_auth(image_store=ctx.image_store, clock=ctx.clock, user=user)
 
 
 @router.route(
@@ -79,7 +94,14 @@ def register_image(ctx: Context, *, body: RegisterImage, user: Principal) -> Ima
     """Adopt a directly uploaded file once the store confirms it is your allowed image."""
     from chalicelib.images import service
 
-    return service.register(services=ctx.services, user=user, file_id=body.file_id, alt=body.alt)
+    return service.register(
+        db=ctx.db,
+        image_store=ctx.image_store,
+        clock=ctx.clock,
+        user=user,
+        file_id=body.file_id,
+        alt=body.alt,
+    )
 
 
 @router.route("/images/{image_id}", response=ImagePublic, errors=[404], auth="verified")
@@ -87,7 +109,7 @@ def get_image(ctx: Context, image_id: str, *, user: Principal) -> ImagePublic:
     """One of your images, with signed URLs (admins may read any)."""
     from chalicelib.images import service
 
-    return service.get_image(services=ctx.services, user=user, image_id=image_id)
+    return service.get_image(db=ctx.db, image_store=ctx.image_store, user=user, image_id=image_id)
 
 
 @router.route("/images/{image_id}", "DELETE", status=204, errors=[404, 409], auth="verified")
@@ -95,7 +117,9 @@ def delete_image(ctx: Context, image_id: str, *, user: Principal) -> None:
     """Delete an image no post or avatar uses; the file goes from the store too."""
     from chalicelib.images import service
 
-    service.delete_image(services=ctx.services, user=user, image_id=image_id)
+    service.delete_image(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user, image_id=image_id
+    )
 
 
 @router.route(
@@ -110,7 +134,13 @@ def set_avatar(ctx: Context, *, body: SetAvatar, user: Principal) -> AvatarPubli
     """Use one of your unused images as your avatar; the previous avatar is deleted."""
     from chalicelib.images import service
 
-    return service.set_avatar(services=ctx.services, user=user, image_id=body.image_id)
+    return service.set_avatar(
+        db=ctx.db,
+        image_store=ctx.image_store,
+        clock=ctx.clock,
+        user=user,
+        image_id=body.image_id,
+    )
 
 
 @router.route("/users/me/avatar", "DELETE", status=204, errors=[404], auth="verified")
@@ -118,11 +148,11 @@ def clear_avatar(ctx: Context, *, user: Principal) -> None:
     """Remove your avatar; its image is deleted."""
     from chalicelib.images import service
 
-    service.clear_avatar(services=ctx.services, user=user)
+    service.clear_avatar(db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user)
 
 
 @router.route("/media/upload", "POST", errors=[400, 403, 404, 413], include_in_schema=False)
-def local_direct_upload(ctx: Context) -> Response:
+def local_direct_upload(ctx: Context) -> dict[str, Any]:
     """Local image store only: ImageKit's upload API, checking the same signature."""
     parts = form.parse(_raw_body(ctx.request), ctx.request.headers.get("content-type", ""))
     file = parts.get("file")
@@ -131,20 +161,19 @@ def local_direct_upload(ctx: Context) -> Response:
     fields = {name: part.text for name, part in parts.items() if name != "file"}
     from chalicelib.images import service
 
-    result = service.local_direct_upload(
-        services=ctx.services, data=bytes(file.data), fields=fields
+    return service.local_direct_upload(
+        image_store=ctx.image_store, data=bytes(file.data), fields=fields
     )
-    return http.json_response(result)
 
 
-def _media_view(ctx: Context, **segments: str) -> Response:
+def _media_view(ctx: Context, **segments: str) -> Answer:
     """Local image store only: the file, transformed with ImageKit's `tr` syntax."""
     request = ctx.request
     params: dict[str, str] = dict(request.query_params or {})
     from chalicelib.images import service
 
     delivery = service.deliver_media(
-        services=ctx.services,
+        image_store=ctx.image_store,
         segments=[segments[f"p{i}"] for i in range(1, len(segments) + 1)],
         query={key: params[key] for key in params},
         accept=request.headers.get("accept", ""),
@@ -157,9 +186,8 @@ def _media_view(ctx: Context, **segments: str) -> Response:
     if delivery.vary_accept:
         headers["Vary"] = "Accept"
     if delivery.not_modified:
-        return Response(body="", status_code=304, headers=headers)
-    headers["Content-Type"] = delivery.content_type
-    return Response(body=delivery.body, status_code=200, headers=headers)
+        return Answer(headers=headers, status=304)
+    return Answer(delivery.body, headers=headers, media_type=delivery.content_type)
 
 
 for _depth in range(1, MEDIA_DEPTH + 1):

@@ -19,10 +19,10 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib import errors
-from chalicelib.auth.principal import Principal
+from chalicelib.clock import Clock
 from chalicelib.images import repository, validation
 from chalicelib.images.local import Delivery, LocalStore
 from chalicelib.images.models import (
@@ -36,9 +36,9 @@ from chalicelib.images.models import (
 )
 from chalicelib.images.store import ImageStore, StoredFile, StoreError
 from chalicelib.logs import get_logger
+from chalicelib.principal import Principal
 
-if TYPE_CHECKING:
-    from chalicelib.services import Services
+Db = Any
 
 log = get_logger("images")
 
@@ -74,17 +74,21 @@ def folder_for(user_id: str) -> str:
     return f"{FOLDER_ROOT}/{user_id}"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 # ------------------------------------------------------------------- uploads
 
 
-def upload(*, services: Services, user: Principal, data: bytes, alt: str | None) -> ImagePublic:
+def upload(
+    *,
+    db: Db,
+    image_store: ImageStore,
+    clock: Clock,
+    user: Principal,
+    data: bytes,
+    alt: str | None,
+) -> ImagePublic:
     """Validate by decoding, store a clean copy, record it as ``pending``."""
     image = validation.clean(data)
-    store = services.image_store
+    store = image_store
     name = f"{uuid.uuid4().hex}.{validation.EXTENSIONS[image.format]}"
     try:
         stored = store.upload(data=image.data, file_name=name, folder=folder_for(user.id))
@@ -94,7 +98,8 @@ def upload(*, services: Services, user: Principal, data: bytes, alt: str | None)
             "The image store failed; nothing was saved. Try again.", code="image_store_failed"
         ) from None
     record = _record_or_undo(
-        services,
+        db,
+        clock,
         store,
         stored,
         owner_id=user.id,
@@ -106,10 +111,10 @@ def upload(*, services: Services, user: Principal, data: bytes, alt: str | None)
     return to_public(record, store=store, signed=True)
 
 
-def upload_auth(*, services: Services, user: Principal) -> UploadAuth:
+def upload_auth(*, image_store: ImageStore, clock: Clock, user: Principal) -> UploadAuth:
     """Parameters for one direct browser upload into the caller's folder."""
-    expire = int(_now().timestamp()) + UPLOAD_AUTH_TTL_SECONDS
-    signed = services.image_store.upload_signature(expire=expire)
+    expire = int(clock().timestamp()) + UPLOAD_AUTH_TTL_SECONDS
+    signed = image_store.upload_signature(expire=expire)
     return UploadAuth(
         token=signed.token,
         expire=signed.expire,
@@ -121,9 +126,17 @@ def upload_auth(*, services: Services, user: Principal) -> UploadAuth:
     )
 
 
-def register(*, services: Services, user: Principal, file_id: str, alt: str | None) -> ImagePublic:
+def register(
+    *,
+    db: Db,
+    image_store: ImageStore,
+    clock: Clock,
+    user: Principal,
+    file_id: str,
+    alt: str | None,
+) -> ImagePublic:
     """Adopt a directly uploaded file after the store confirmed what it is and where."""
-    store = services.image_store
+    store = image_store
     try:
         stored = store.get(file_id)
     except StoreError as exc:
@@ -141,7 +154,8 @@ def register(*, services: Services, user: Principal, file_id: str, alt: str | No
     assert stored.width
     assert stored.height
     record = _record_or_undo(
-        services,
+        db,
+        clock,
         store,
         stored,
         owner_id=user.id,
@@ -164,7 +178,8 @@ def _direct_upload_problem(stored: StoredFile) -> str | None:
 
 
 def _record_or_undo(
-    services: Services,
+    db: Db,
+    clock: Clock,
     store: ImageStore,
     stored: StoredFile,
     *,
@@ -177,7 +192,7 @@ def _record_or_undo(
     """Record a stored file; if the database fails, delete the file again (compensation)."""
     try:
         return repository.insert(
-            services.db,
+            db,
             owner_id=owner_id,
             provider=store.provider,
             file_id=stored.file_id,
@@ -187,7 +202,7 @@ def _record_or_undo(
             format=format,
             size=stored.size,
             alt=alt,
-            now=services.clock(),
+            now=clock(),
         )
     except errors.Unavailable:
         _delete_quietly(store, stored.file_id)
@@ -205,25 +220,27 @@ def _delete_quietly(store: ImageStore, file_id: str) -> None:
 # ------------------------------------------------------------ owner actions
 
 
-def get_image(*, services: Services, user: Principal, image_id: str) -> ImagePublic:
-    record = _owned(services, user, image_id)
-    return to_public(record, store=services.image_store, signed=True)
+def get_image(*, db: Db, image_store: ImageStore, user: Principal, image_id: str) -> ImagePublic:
+    record = _owned(db, user, image_id)
+    return to_public(record, store=image_store, signed=True)
 
 
-def delete_image(*, services: Services, user: Principal, image_id: str) -> None:
+def delete_image(
+    *, db: Db, image_store: ImageStore, clock: Clock, user: Principal, image_id: str
+) -> None:
     """Delete an unused image; one in use by a post or as an avatar is a conflict."""
-    record = _owned(services, user, image_id)
+    record = _owned(db, user, image_id)
     if record.status == "attached":
         raise _in_use(record)
-    marked = repository.discard(services.db, image_ids=[record.id], only_pending=True)
+    marked = repository.discard(db, image_ids=[record.id], only_pending=True)
     if not marked:
         raise errors.Conflict("The image was just attached to a post.", code="image_in_use")
-    _clean_up(services, marked)
+    _clean_up(db, image_store, marked, now=clock())
 
 
-def _owned(services: Services, user: Principal, image_id: str) -> ImageRecord:
+def _owned(db: Db, user: Principal, image_id: str) -> ImageRecord:
     """The image, if the caller owns it (or is an admin); anyone else gets a plain 404."""
-    record = repository.get(services.db, image_id)
+    record = repository.get(db, image_id)
     if record is None or (record.owner_id != user.id and not user.is_admin):
         raise errors.NotFound("No such image.")
     return record
@@ -237,7 +254,7 @@ def _in_use(record: ImageRecord) -> errors.Conflict:
 # ------------------------------------------------------- the posts contract
 
 
-def attach(*, db: Any, owner_id: str, image_ids: Sequence[str], post_id: str) -> None:
+def attach(*, db: Db, clock: Clock, owner_id: str, image_ids: Sequence[str], post_id: str) -> None:
     """Attach images to a post: all of them or, with a field error per bad id, none."""
     found = repository.find_many(db, image_ids)
     problems: list[errors.FieldError] = []
@@ -263,7 +280,7 @@ def attach(*, db: Any, owner_id: str, image_ids: Sequence[str], post_id: str) ->
         return
     stamp = uuid.uuid4().hex
     matched = repository.attach_pending(
-        db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=_now()
+        db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=clock()
     )
     if matched != len(to_attach):
         # Someone changed one of them between our read and our write: undo ours.
@@ -278,22 +295,23 @@ def attach(*, db: Any, owner_id: str, image_ids: Sequence[str], post_id: str) ->
 
 
 def _bad_images(problems: list[errors.FieldError]) -> errors.InvalidInput:
-    names = ", ".join(problem.field for problem in problems)
-    return errors.InvalidInput(f"Invalid value for: {names}", errors=problems)
+    return errors.InvalidInput.fields(problems)
 
 
-def detach(*, db: Any, image_ids: Sequence[str], post_id: str) -> None:
+def detach(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:
     """Undo ``attach`` for a post whose write failed: the images are unattached uploads again."""
     repository.detach(db, image_ids=image_ids, post_id=post_id)
 
 
-def release(*, services: Services, image_ids: Sequence[str], post_id: str) -> None:
+def release(
+    *, db: Db, image_store: ImageStore, clock: Clock, image_ids: Sequence[str], post_id: str
+) -> None:
     """The post no longer uses these images: delete them; store failures wait for the sweep."""
-    marked = repository.discard(services.db, image_ids=image_ids, post_id=post_id)
-    _clean_up(services, marked)
+    marked = repository.discard(db, image_ids=image_ids, post_id=post_id)
+    _clean_up(db, image_store, marked, now=clock())
 
 
-def find_many(*, db: Any, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
+def find_many(*, db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
     """Live images by id, in one query."""
     return repository.find_many(db, image_ids)
 
@@ -342,9 +360,10 @@ def avatar(
     return None if record is None else AvatarUrls(**avatar_urls(record, store=store))
 
 
-def set_avatar(*, services: Services, user: Principal, image_id: str) -> AvatarPublic:
+def set_avatar(
+    *, db: Db, image_store: ImageStore, clock: Clock, user: Principal, image_id: str
+) -> AvatarPublic:
     """Make one of the caller's unused images their avatar; the previous one is deleted."""
-    db = services.db
     if not repository.claim_for_avatar(db, image_id=image_id, owner_id=user.id, user_id=user.id):
         raise errors.InvalidInput.field("image_id", "No such unused image among your uploads.")
     found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=image_id)
@@ -352,46 +371,46 @@ def set_avatar(*, services: Services, user: Principal, image_id: str) -> AvatarP
         repository.unclaim_avatar(db, image_id=image_id, user_id=user.id)
         raise errors.NotFound("No such user.")
     if previous is not None and previous != image_id:
-        _release_avatar(services, user, previous)
+        _release_avatar(db, image_store, clock, user, previous)
     record = repository.get(db, image_id)
     if record is None:  # deleted in between by an admin
         raise errors.NotFound("No such image.")
-    store = services.image_store
-    return AvatarPublic(image_id=record.id, urls=AvatarUrls(**avatar_urls(record, store=store)))
+    urls = AvatarUrls(**avatar_urls(record, store=image_store))
+    return AvatarPublic(image_id=record.id, urls=urls)
 
 
-def clear_avatar(*, services: Services, user: Principal) -> None:
-    found, previous = repository.set_user_avatar(services.db, user_id=user.id, image_id=None)
+def clear_avatar(*, db: Db, image_store: ImageStore, clock: Clock, user: Principal) -> None:
+    found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=None)
     if not found:
         raise errors.NotFound("No such user.")
     if previous is not None:
-        _release_avatar(services, user, previous)
+        _release_avatar(db, image_store, clock, user, previous)
 
 
-def _release_avatar(services: Services, user: Principal, image_id: str) -> None:
-    marked = repository.discard(services.db, image_ids=[image_id], avatar_of=user.id)
-    _clean_up(services, marked)
+def _release_avatar(
+    db: Db, image_store: ImageStore, clock: Clock, user: Principal, image_id: str
+) -> None:
+    marked = repository.discard(db, image_ids=[image_id], avatar_of=user.id)
+    _clean_up(db, image_store, marked, now=clock())
 
 
 # -------------------------------------------------------------- clean-up
 
 
-def sweep(*, services: Services, now: dt.datetime) -> SweepReport:
+def sweep(*, db: Db, image_store: ImageStore, now: dt.datetime) -> SweepReport:
     """Expire day-old pending images and retry every clean-up the store refused."""
-    db = services.db
     expired = repository.expire_pending(db, created_before=now - PENDING_TTL, limit=SWEEP_BATCH)
     due = repository.awaiting_cleanup(db, limit=SWEEP_BATCH)
-    cleaned, failed = _clean_up(services, due, now=now)
+    cleaned, failed = _clean_up(db, image_store, due, now=now)
     report = SweepReport(expired=len(expired), cleaned=cleaned, failed=failed)
     log.info({"event": "image_sweep", **report.__dict__})
     return report
 
 
 def _clean_up(
-    services: Services, records: Sequence[ImageRecord], *, now: dt.datetime | None = None
+    db: Db, store: ImageStore, records: Sequence[ImageRecord], *, now: dt.datetime
 ) -> tuple[int, int]:
     """Delete each file and purge its cache; a failure leaves the record for the sweep."""
-    store = services.image_store
     cleaned = failed = 0
     for record in records:
         try:
@@ -404,11 +423,9 @@ def _clean_up(
             )
             # If even this fails the record is still cleanup_pending: the sweep finds it.
             with contextlib.suppress(errors.DomainError):
-                repository.cleanup_failed(
-                    services.db, record.id, reason=str(exc), now=now or services.clock()
-                )
+                repository.cleanup_failed(db, record.id, reason=str(exc), now=now)
             continue
-        repository.forget(services.db, record.id)
+        repository.forget(db, record.id)
         cleaned += 1
     return cleaned, failed
 
@@ -416,8 +433,7 @@ def _clean_up(
 # ------------------------------------------------------- the local store only
 
 
-def _local_store(services: Services) -> LocalStore:
-    store = services.image_store
+def _local_store(store: ImageStore) -> LocalStore:
     if not isinstance(store, LocalStore):
         raise errors.NotFound("No such resource.")
     return store
@@ -425,14 +441,14 @@ def _local_store(services: Services) -> LocalStore:
 
 def deliver_media(
     *,
-    services: Services,
+    image_store: ImageStore,
     segments: list[str],
     query: dict[str, str],
     accept: str,
     if_none_match: str | None,
 ) -> Delivery:
     """``GET /media/...``: what ImageKit would answer for the same URL."""
-    return _local_store(services).deliver(
+    return _local_store(image_store).deliver(
         segments, query, accept=accept, if_none_match=if_none_match
     )
 
@@ -441,10 +457,10 @@ _DIRECT_UPLOAD_FIELDS = ("fileName", "token", "expire", "signature", "publicKey"
 
 
 def local_direct_upload(
-    *, services: Services, data: bytes, fields: dict[str, str]
+    *, image_store: ImageStore, data: bytes, fields: dict[str, str]
 ) -> dict[str, Any]:
     """``POST /media/upload``: ImageKit's upload API, answered in ImageKit's shape."""
-    store = _local_store(services)
+    store = _local_store(image_store)
     missing = [name for name in _DIRECT_UPLOAD_FIELDS if not fields.get(name)]
     if missing:
         raise _bad_images([errors.FieldError(name, "This field is required.") for name in missing])

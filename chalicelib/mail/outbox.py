@@ -43,7 +43,3 @@ class OutboxMailer:
                 "link": link.group(0) if link else None,
             }
         )
-
-    def messages(self) -> list[Path]:
-        """The messages written so far, oldest first."""
-        return sorted(self.folder.glob("*.eml")) if self.folder.exists() else []

@@ -12,7 +12,7 @@ log = get_logger("mail")
 
 class SesMailer:
     def __init__(self, client: Any, *, sender: str) -> None:
-        """``client`` is a boto3 ``sesv2`` client, built and cached by services."""
+        """``client`` is a boto3 ``sesv2`` client, built and cached by the composition root."""
         self.client = client
         self.sender = sender
 

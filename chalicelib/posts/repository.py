@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, pagination
 
 Db = Any
 
@@ -110,18 +110,9 @@ def page(
     if search is not None:
         clauses.append(search)
     if after is not None:
-        created_at, last_id = after
-        last = ids.to_object_id(last_id)
-        clauses.append(
-            {
-                "$or": [
-                    {"created_at": {"$lt": created_at}},
-                    {"created_at": created_at, "_id": {"$lt": last}},
-                ]
-            }
-        )
+        clauses.append(pagination.after(after))
     query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-    cursor = db.posts.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+    cursor = db.posts.find(query).sort(pagination.NEWEST_FIRST).limit(limit)
     return [_record(doc) for doc in cursor]
 
 

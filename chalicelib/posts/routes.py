@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from chalice.app import Response
-
 from chalicelib import http
-from chalicelib.auth.principal import Principal
 from chalicelib.posts.models import PostCreate, PostPage, PostPublic, PostQuery, PostUpdate
-from chalicelib.routing import Context, Router
+from chalicelib.principal import Principal
+from chalicelib.routing import Answer, Context, Router
 
 router = Router(__name__, tag="posts")
 
@@ -24,32 +22,37 @@ def list_posts(ctx: Context, *, user: Principal | None, query: PostQuery) -> Pos
     """
     from chalicelib.posts import service
 
-    items, next_cursor = service.list_posts(services=ctx.services, viewer=user, query=query)
+    items, next_cursor = service.list_posts(
+        db=ctx.db, image_store=ctx.image_store, settings=ctx.settings, viewer=user, query=query
+    )
     return PostPage(items=items, next_cursor=next_cursor)
 
 
 @router.route("/posts", "POST", body=PostCreate, response=PostPublic, status=201, auth="verified")
-def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Response:
+def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Answer:
     """Publish a post; its `image_ids` must be your own unattached uploads."""
     from chalicelib.posts import service
 
-    post = service.create_post(services=ctx.services, author=user, data=body)
-    headers = {"Location": f"/posts/{post.id}", "ETag": service.etag(post.version)}
-    return http.json_response(post, status=201, headers=headers)
+    post = service.create_post(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, author=user, data=body
+    )
+    return Answer(
+        post, headers={"Location": f"/posts/{post.id}", "ETag": service.etag(post.version)}
+    )
 
 
 @router.route("/posts/{post_id}", response=PostPublic, auth="optional", errors=[404])
-def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Response:
+def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
     """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged."""
     from chalicelib.posts import service
 
+    record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
+    tag = service.etag(record.version)
     cached = ctx.request.headers.get("if-none-match")
-    if cached is not None:
-        tag = service.current_etag(services=ctx.services, viewer=user, post_id=post_id)
-        if tag in (value.strip() for value in cached.split(",")):
-            return http.empty_response(304, {"ETag": tag})
-    post = service.get_post(services=ctx.services, viewer=user, post_id=post_id)
-    return http.json_response(post, headers={"ETag": service.etag(post.version)})
+    if cached is not None and tag in http.entity_tags(cached):
+        return Answer(headers={"ETag": tag}, status=304)
+    [post] = service.render(db=ctx.db, image_store=ctx.image_store, records=[record])
+    return Answer(post, headers={"ETag": tag})
 
 
 @router.route(
@@ -60,18 +63,20 @@ def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Response:
     auth="user",
     errors=[403, 404, 412],
 )
-def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate) -> Response:
+def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate) -> Answer:
     """Change a post (author or admin). Send `If-Match` with its ETag to refuse stale edits."""
     from chalicelib.posts import service
 
     post = service.update_post(
-        services=ctx.services,
+        db=ctx.db,
+        image_store=ctx.image_store,
+        clock=ctx.clock,
         editor=user,
         post_id=post_id,
         data=body,
         if_match=ctx.request.headers.get("if-match"),
     )
-    return http.json_response(post, headers={"ETag": service.etag(post.version)})
+    return Answer(post, headers={"ETag": service.etag(post.version)})
 
 
 @router.route("/posts/{post_id}", "DELETE", status=204, auth="user", errors=[403, 404, 412])
@@ -79,4 +84,6 @@ def delete_post(ctx: Context, post_id: str, *, user: Principal) -> None:
     """Delete a post (author or admin); its images are deleted from the store."""
     from chalicelib.posts import service
 
-    service.delete_post(services=ctx.services, editor=user, post_id=post_id)
+    service.delete_post(
+        db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, editor=user, post_id=post_id
+    )

@@ -5,19 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import weakref
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from chalice.app import Response
-
-from chalicelib import http
-from chalicelib.routing import Context, Router
+from chalicelib import openapi
+from chalicelib.routing import Answer, Api, Context, Router
 from chalicelib.system import service
 from chalicelib.system.models import Health, Index, Ready
 
 router = Router(__name__, tag="system")
 
 _DOCS_PAGE = Path(__file__).with_name("docs.html")
+# Built once per app, at the first request for it: the routes never change after start.
+_documents: weakref.WeakKeyDictionary[Api, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 @router.route("/", response=Index)
@@ -35,29 +37,29 @@ def health(ctx: Context) -> Health:
 @router.route("/ready", response=Ready, errors=[503])
 def ready(ctx: Context) -> Ready:
     """Readiness: MongoDB answers a ping within about two seconds, else 503."""
-    service.check_ready(services=ctx.services)
+    service.check_ready(mongo_client=ctx.mongo_client)
     return Ready()
 
 
 @router.route("/openapi.json", include_in_schema=False)
-def openapi_document(ctx: Context) -> Response:
+def openapi_document(ctx: Context) -> Answer:
     """The OpenAPI 3.1 document built from the route declarations."""
-    return http.json_response(ctx.api.openapi(), headers={"Cache-Control": "no-cache"})
+    return Answer(document(ctx.api), headers={"Cache-Control": "no-cache"})
+
+
+def document(api: Api) -> dict[str, Any]:
+    """The app's OpenAPI document, built from its routes' declarations at first use."""
+    if api not in _documents:
+        _documents[api] = openapi.build_document(api.specs, title=api.app_name)
+    return _documents[api]
 
 
 @router.route("/docs", response_media_type="text/html", include_in_schema=False)
-def docs(ctx: Context) -> Response:
+def docs(ctx: Context) -> Answer:
     """A small, self-contained page that renders the OpenAPI document."""
     page, csp = _docs_page()
-    return Response(
-        body=page,
-        status_code=200,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": csp,
-            "Cache-Control": "no-cache",
-        },
-    )
+    headers = {"Content-Security-Policy": csp, "Cache-Control": "no-cache"}
+    return Answer(page, headers=headers, media_type="text/html; charset=utf-8")
 
 
 @cache

@@ -6,20 +6,18 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.logs import get_logger
-from chalicelib.services import Services
 
 log = get_logger("ready")
 
 RETRY_AFTER_SECONDS = 5
 
 
-def check_ready(*, services: Services) -> None:
+def check_ready(*, mongo_client: Any) -> None:
     """Ping MongoDB; raise ``Unavailable`` when it does not answer in time."""
     from pymongo.errors import PyMongoError
 
     try:
-        client: Any = services.mongo_client
-        client.admin.command("ping")
+        mongo_client.admin.command("ping")
     except PyMongoError as exc:
         # The exception names hosts, not credentials; keep only its type.
         log.warning({"event": "not_ready", "reason": type(exc).__name__})

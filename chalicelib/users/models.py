@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.images.models import AvatarUrls
+from chalicelib.principal import Role
 from chalicelib.users.repository import UserRecord
-
-Role = Literal["user", "admin"]
 
 
 class UserPrivate(BaseModel):
@@ -35,7 +33,7 @@ class UserPrivate(BaseModel):
             username=user.username,
             display_name=user.display_name,
             bio=user.bio,
-            roles=[role for role in user.roles if role in ("user", "admin")],
+            roles=list(user.roles),
             email_verified=user.email_verified,
             disabled=user.disabled,
             avatar=avatar,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, pagination
+from chalicelib.principal import ROLES, Role
 
 Db = Any  # pymongo Database; typed loosely so importing this module needs no driver
 
@@ -19,7 +20,7 @@ class UserRecord:
     display_name: str
     bio: str
     password_hash: str
-    roles: tuple[str, ...]
+    roles: tuple[Role, ...]  # only the roles this app knows
     email_verified: bool
     disabled: bool
     failed_logins: int
@@ -44,7 +45,7 @@ def _record(doc: dict[str, Any]) -> UserRecord:
         display_name=doc.get("display_name", ""),
         bio=doc.get("bio", ""),
         password_hash=doc["password_hash"],
-        roles=tuple(doc.get("roles", ["user"])),
+        roles=tuple(role for role in doc.get("roles", ["user"]) if role in ROLES),
         email_verified=bool(doc.get("email_verified", False)),
         disabled=bool(doc.get("disabled", False)),
         failed_logins=int(doc.get("failed_logins", 0)),
@@ -150,15 +151,6 @@ def count_failed_login(*, db: Db, user_id: str) -> int:
 
 def list_page(*, db: Db, limit: int, after: tuple[datetime, str] | None) -> list[UserRecord]:
     """Newest first, keyset-paginated on (created_at, _id)."""
-    query: dict[str, Any] = {}
-    if after is not None:
-        created_at, last_id = after
-        oid = ids.to_object_id(last_id)
-        query = {
-            "$or": [
-                {"created_at": {"$lt": created_at}},
-                {"created_at": created_at, "_id": {"$lt": oid}},
-            ]
-        }
-    cursor = db.users.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+    query = {} if after is None else pagination.after(after)
+    cursor = db.users.find(query).sort(pagination.NEWEST_FIRST).limit(limit)
     return [_record(doc) for doc in cursor]

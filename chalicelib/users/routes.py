@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib.auth import service as auth_service
-from chalicelib.auth.principal import Principal
+from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 from chalicelib.users import service
 from chalicelib.users.models import (
@@ -15,6 +17,7 @@ from chalicelib.users.models import (
     UserPrivate,
     UserPublic,
 )
+from chalicelib.users.repository import UserRecord
 
 router = Router(__name__, tag="users")
 admin_router = Router(__name__ + ".admin", tag="admin")
@@ -23,22 +26,24 @@ admin_router = Router(__name__ + ".admin", tag="admin")
 @router.route("/users/me", response=UserPrivate, auth="user")
 def get_me(ctx: Context, *, user: Principal) -> UserPrivate:
     """The signed-in user's account."""
-    me = service.get_me(services=ctx.services, principal=user)
-    return service.render_private(services=ctx.services, records=[me])[0]
+    me = service.get_me(db=ctx.db, principal=user)
+    return _private(ctx, [me])[0]
 
 
 @router.route("/users/me", "PATCH", body=ProfileUpdate, response=UserPrivate, auth="user")
 def update_me(ctx: Context, *, user: Principal, body: ProfileUpdate) -> UserPrivate:
     """Change the display name or bio."""
-    updated = service.update_profile(services=ctx.services, principal=user, data=body)
-    return service.render_private(services=ctx.services, records=[updated])[0]
+    updated = service.update_profile(db=ctx.db, clock=ctx.clock, principal=user, data=body)
+    return _private(ctx, [updated])[0]
 
 
 @router.route("/users/me/password", "POST", body=PasswordChange, status=204, auth="user")
 def change_password(ctx: Context, *, user: Principal, body: PasswordChange) -> None:
     """Change the password; every other session ends."""
     auth_service.change_password(
-        services=ctx.services,
+        db=ctx.db,
+        clock=ctx.clock,
+        password_hasher=ctx.password_hasher,
         principal=user,
         current=body.current_password,
         new=body.new_password,
@@ -48,18 +53,15 @@ def change_password(ctx: Context, *, user: Principal, body: PasswordChange) -> N
 @router.route("/users/{username}", response=UserPublic, errors=[404])
 def get_profile(ctx: Context, username: str) -> UserPublic:
     """A user's public profile."""
-    profile = service.public_profile(services=ctx.services, username=username)
-    return service.render_public(services=ctx.services, records=[profile])[0]
+    profile = service.public_profile(db=ctx.db, username=username)
+    return service.render_public(db=ctx.db, image_store=ctx.image_store, records=[profile])[0]
 
 
 @admin_router.route("/admin/users", query=UserListQuery, response=UserList, auth="admin")
 def list_users(ctx: Context, *, user: Principal, query: UserListQuery) -> UserList:
     """All accounts, newest first, a page at a time."""
-    page, next_cursor = service.list_users(
-        services=ctx.services, limit=query.limit, cursor=query.cursor
-    )
-    items = service.render_private(services=ctx.services, records=page)
-    return UserList(items=items, next_cursor=next_cursor)
+    page, next_cursor = service.list_users(db=ctx.db, limit=query.limit, cursor=query.cursor)
+    return UserList(items=_private(ctx, page), next_cursor=next_cursor)
 
 
 @admin_router.route(
@@ -74,5 +76,11 @@ def update_user(
     ctx: Context, user_id: str, *, user: Principal, body: AdminUserUpdate
 ) -> UserPrivate:
     """Disable or enable an account, or change its roles."""
-    updated = service.admin_update(services=ctx.services, admin=user, user_id=user_id, data=body)
-    return service.render_private(services=ctx.services, records=[updated])[0]
+    updated = service.admin_update(
+        db=ctx.db, clock=ctx.clock, admin=user, user_id=user_id, data=body
+    )
+    return _private(ctx, [updated])[0]
+
+
+def _private(ctx: Context, records: Sequence[UserRecord]) -> list[UserPrivate]:
+    return service.render_private(db=ctx.db, image_store=ctx.image_store, records=records)

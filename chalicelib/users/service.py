@@ -3,42 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.auth import sessions
-from chalicelib.auth.principal import Principal
+from chalicelib.clock import Clock
 from chalicelib.images.models import AvatarUrls
 from chalicelib.logs import get_logger
-from chalicelib.pagination import decode_cursor, encode_cursor
-from chalicelib.services import Services
-from chalicelib.users import repository as users
+from chalicelib.pagination import decode_cursor, split_page
+from chalicelib.principal import Principal
+from chalicelib.users import repository as user_repository
 from chalicelib.users.models import AdminUserUpdate, ProfileUpdate, UserPrivate, UserPublic
 from chalicelib.users.repository import UserRecord
+
+if TYPE_CHECKING:
+    from chalicelib.images.store import ImageStore
+
+Db = Any
 
 log = get_logger("users")
 
 
-def get_me(*, services: Services, principal: Principal) -> UserRecord:
-    user = users.find_by_id(db=services.db, user_id=principal.id)
+def get_me(*, db: Db, principal: Principal) -> UserRecord:
+    user = user_repository.find_by_id(db=db, user_id=principal.id)
     if user is None:
         raise errors.NotFound("No such user.")
     return user
 
 
-def update_profile(*, services: Services, principal: Principal, data: ProfileUpdate) -> UserRecord:
+def update_profile(
+    *, db: Db, clock: Clock, principal: Principal, data: ProfileUpdate
+) -> UserRecord:
     fields = {k: v.strip() for k, v in data.model_dump(exclude_none=True).items()}
     if not fields:
-        return get_me(services=services, principal=principal)
-    user = users.update_fields(
-        db=services.db, user_id=principal.id, fields=fields, now=services.clock()
-    )
+        return get_me(db=db, principal=principal)
+    user = user_repository.update_fields(db=db, user_id=principal.id, fields=fields, now=clock())
     if user is None:
         raise errors.NotFound("No such user.")
     return user
 
 
-def public_profile(*, services: Services, username: str) -> UserRecord:
-    user = users.find_by_username(db=services.db, username=username.lower())
+def public_profile(*, db: Db, username: str) -> UserRecord:
+    user = user_repository.find_by_username(db=db, username=username.lower())
     if user is None or user.disabled:
         raise errors.NotFound(f"No user named {username}.")
     return user
@@ -47,31 +53,36 @@ def public_profile(*, services: Services, username: str) -> UserRecord:
 # ----------------------------------------------------------------- rendering
 
 
-def render_private(*, services: Services, records: Sequence[UserRecord]) -> list[UserPrivate]:
+def render_private(
+    *, db: Db, image_store: ImageStore, records: Sequence[UserRecord]
+) -> list[UserPrivate]:
     """Accounts as their owners (and admins) see them; every avatar in one query."""
-    avatars = _avatars(services, records)
+    avatars = _avatars(db, image_store, records)
     return [UserPrivate.of(user, avatar=avatars.get(user.id)) for user in records]
 
 
-def render_public(*, services: Services, records: Sequence[UserRecord]) -> list[UserPublic]:
+def render_public(
+    *, db: Db, image_store: ImageStore, records: Sequence[UserRecord]
+) -> list[UserPublic]:
     """Profiles as anyone sees them; every avatar in one query."""
-    avatars = _avatars(services, records)
+    avatars = _avatars(db, image_store, records)
     return [UserPublic.of(user, avatar=avatars.get(user.id)) for user in records]
 
 
-def _avatars(services: Services, records: Sequence[UserRecord]) -> dict[str, AvatarUrls]:
+def _avatars(
+    db: Db, image_store: ImageStore, records: Sequence[UserRecord]
+) -> dict[str, AvatarUrls]:
     """Avatar URLs by user id, the way posts embed their authors' (nothing for no avatar)."""
     wanted = [user.avatar_image_id for user in records if user.avatar_image_id]
     if not wanted:
-        return {}  # no query, and no image store built, for users without avatars
+        return {}  # no query for users without avatars
     # Imported when needed: it loads pymongo and Pillow, which importing the app must not.
     from chalicelib.images import service as images
 
-    found = images.find_many(db=services.db, image_ids=wanted)
-    store = services.image_store
+    found = images.find_many(db=db, image_ids=wanted)
     avatars: dict[str, AvatarUrls] = {}
     for user in records:
-        avatar = images.avatar(user.avatar_image_id, found=found, store=store)
+        avatar = images.avatar(user.avatar_image_id, found=found, store=image_store)
         if avatar is not None:
             avatars[user.id] = avatar
     return avatars
@@ -80,20 +91,15 @@ def _avatars(services: Services, records: Sequence[UserRecord]) -> dict[str, Ava
 # ------------------------------------------------------------------- admin
 
 
-def list_users(
-    *, services: Services, limit: int, cursor: str | None
-) -> tuple[list[UserRecord], str | None]:
+def list_users(*, db: Db, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
     after = decode_cursor(cursor) if cursor else None
-    page = users.list_page(db=services.db, limit=limit + 1, after=after)
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+    return split_page(user_repository.list_page(db=db, limit=limit + 1, after=after), limit)
 
 
 def admin_update(
-    *, services: Services, admin: Principal, user_id: str, data: AdminUserUpdate
+    *, db: Db, clock: Clock, admin: Principal, user_id: str, data: AdminUserUpdate
 ) -> UserRecord:
-    target = users.find_by_id(db=services.db, user_id=user_id)
+    target = user_repository.find_by_id(db=db, user_id=user_id)
     if target is None:
         raise errors.NotFound("No such user.")
     if target.id == admin.id and (data.disabled or (data.roles and "admin" not in data.roles)):
@@ -105,12 +111,12 @@ def admin_update(
         fields["disabled"] = data.disabled
     if data.roles is not None:
         fields["roles"] = sorted({"user", *data.roles})
-    now = services.clock()
-    updated = users.update_fields(db=services.db, user_id=target.id, fields=fields, now=now)
+    now = clock()
+    updated = user_repository.update_fields(db=db, user_id=target.id, fields=fields, now=now)
     if updated is None:
         raise errors.NotFound("No such user.")
     if data.disabled:
-        sessions.revoke_all(db=services.db, user_id=target.id, reason="disabled", now=now)
+        sessions.revoke_all(db=db, user_id=target.id, reason="disabled", now=now)
     log.info(
         {
             "event": "admin_update",
@@ -122,16 +128,14 @@ def admin_update(
     return updated
 
 
-def promote(*, services: Services, email: str) -> UserRecord:
+def promote(*, db: Db, clock: Clock, email: str) -> UserRecord:
     """Make an existing user an administrator (``make admin EMAIL=...``)."""
     from chalicelib.auth.service import lookup_key
 
-    user = users.find_by_email(db=services.db, email=lookup_key(email))
+    user = user_repository.find_by_email(db=db, email=lookup_key(email))
     if user is None:
         raise errors.NotFound(f"No user with the email {email}.")
     fields = {"roles": sorted({"user", "admin", *user.roles})}
-    updated = users.update_fields(
-        db=services.db, user_id=user.id, fields=fields, now=services.clock()
-    )
+    updated = user_repository.update_fields(db=db, user_id=user.id, fields=fields, now=clock())
     assert updated is not None
     return updated

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from chalicelib.auth import service
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from tests.accounts import PASSWORD, Accounts
 from tests.support import FakeClock, Http
 
@@ -57,7 +57,7 @@ def test_email_and_username_are_normalised(client: Http) -> None:
     [("email", "ANN@example.com", "other"), ("username", "other@example.com", "ANN")],
 )
 def test_a_taken_email_or_username_is_a_409_and_writes_nothing(
-    accounts: Accounts, client: Http, svc: Services, field: str, email: str, username: str
+    accounts: Accounts, client: Http, svc: Clients, field: str, email: str, username: str
 ) -> None:
     accounts.register("ann")
     reply = client.post(
@@ -88,7 +88,7 @@ def test_a_taken_email_or_username_is_a_409_and_writes_nothing(
     ],
 )
 def test_invalid_registrations_name_every_failing_field(
-    client: Http, svc: Services, body: dict[str, Any], fields: set[str]
+    client: Http, svc: Clients, body: dict[str, Any], fields: set[str]
 ) -> None:
     reply = client.post("/auth/register", json=body)
     assert reply.status == 422
@@ -96,7 +96,7 @@ def test_invalid_registrations_name_every_failing_field(
     assert svc.db.users.count_documents({}) == 0
 
 
-def test_passwords_are_stored_as_argon2id_hashes(accounts: Accounts, svc: Services) -> None:
+def test_passwords_are_stored_as_argon2id_hashes(accounts: Accounts, svc: Clients) -> None:
     accounts.register("ann")
     doc: Any = svc.db.users.find_one({"username": "ann"})
     assert doc["password_hash"].startswith("$argon2id$")
@@ -148,7 +148,7 @@ def test_resend_is_limited_to_three_an_hour(accounts: Accounts, client: Http) ->
 # -------------------------------------------------------------------- login
 
 
-def test_login_returns_a_jwt_pair_and_an_httponly_cookie(accounts: Accounts, svc: Services) -> None:
+def test_login_returns_a_jwt_pair_and_an_httponly_cookie(accounts: Accounts, svc: Clients) -> None:
     accounts.register("ann")
     reply = accounts.login("ann")
     assert reply.status == 200
@@ -199,7 +199,7 @@ def test_wrong_credentials_get_the_same_401(
 
 
 def test_login_rehashes_a_password_when_the_parameters_change(
-    accounts: Accounts, svc: Services
+    accounts: Accounts, svc: Clients
 ) -> None:
     from argon2 import PasswordHasher
 
@@ -219,7 +219,7 @@ def test_an_unverified_user_can_log_in_and_read(accounts: Accounts, client: Http
 
 
 def test_a_disabled_user_cannot_log_in_or_refresh(
-    accounts: Accounts, client: Http, svc: Services
+    accounts: Accounts, client: Http, svc: Clients
 ) -> None:
     session = accounts.signup("ann")
     svc.db.users.update_one({"username": "ann"}, {"$set": {"disabled": True}})
@@ -422,7 +422,7 @@ def _forge(claims: dict[str, Any], key: str, algorithm: str = "HS256") -> str:
     "kind", ["expired", "tampered", "none_alg", "wrong_key", "garbage", "scheme"]
 )
 def test_bad_access_tokens_are_401_with_www_authenticate(
-    accounts: Accounts, client: Http, svc: Services, kind: str
+    accounts: Accounts, client: Http, svc: Clients, kind: str
 ) -> None:
     session = accounts.signup("ann")
     secret = svc.settings.jwt_secret.get_secret_value()
@@ -534,7 +534,7 @@ def test_a_reset_refuses_a_weak_password_and_keeps_the_token(
 # --------------------------------------------------- tokens never in plain text
 
 
-def test_no_token_is_stored_in_plain_text(accounts: Accounts, client: Http, svc: Services) -> None:
+def test_no_token_is_stored_in_plain_text(accounts: Accounts, client: Http, svc: Clients) -> None:
     session = accounts.signup("ann")
     client.post("/auth/password-reset", json={"email": "ann@example.com"})
     reset = accounts.last_token("ann@example.com")
@@ -544,5 +544,5 @@ def test_no_token_is_stored_in_plain_text(accounts: Accounts, client: Http, svc:
     assert svc.db.tokens.count_documents({"token_hash": {"$regex": "^[0-9a-f]{64}$"}}) == 2
 
 
-def _user_doc(svc: Services, username: str) -> Any:
+def _user_doc(svc: Clients, username: str) -> Any:
     return svc.db.users.find_one({"username": username})

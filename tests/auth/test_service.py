@@ -6,23 +6,35 @@ import threading
 
 from chalicelib.auth import service, sessions, tokens
 from chalicelib.auth.models import RegisterIn
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from tests.accounts import PASSWORD
 
 
-def signed_in(svc: Services) -> service.Issued:
+def signed_in(svc: Clients) -> service.Issued:
     """Ann, registered and logged in through the service."""
     service.register(
-        services=svc,
+        db=svc.db,
+        clock=svc.clock,
+        password_hasher=svc.password_hasher,
+        rate_limiter=svc.rate_limiter,
+        mailer=svc.mailer,
+        settings=svc.settings,
         data=RegisterIn(email="ann@example.com", username="ann", password=PASSWORD),
         client_ip="203.0.113.9",
     )
     return service.login(
-        services=svc, email="ann@example.com", password=PASSWORD, client_ip="203.0.113.9"
+        db=svc.db,
+        clock=svc.clock,
+        password_hasher=svc.password_hasher,
+        rate_limiter=svc.rate_limiter,
+        settings=svc.settings,
+        email="ann@example.com",
+        password=PASSWORD,
+        client_ip="203.0.113.9",
     )
 
 
-def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services) -> None:
+def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Clients) -> None:
     issued = signed_in(svc)
     assert issued.refresh_token is not None
     results: list[service.Issued] = []
@@ -30,7 +42,11 @@ def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services
 
     def refresh() -> None:
         barrier.wait()
-        results.append(service.refresh(services=svc, token=issued.refresh_token))
+        results.append(
+            service.refresh(
+                db=svc.db, clock=svc.clock, settings=svc.settings, token=issued.refresh_token
+            )
+        )
 
     threads = [threading.Thread(target=refresh) for _ in range(4)]
     for thread in threads:
@@ -45,7 +61,7 @@ def test_concurrent_refreshes_rotate_once_and_the_loser_gets_grace(svc: Services
     assert session.revoked_at is None
 
 
-def test_a_refresh_token_is_stored_only_as_its_sha256(svc: Services) -> None:
+def test_a_refresh_token_is_stored_only_as_its_sha256(svc: Clients) -> None:
     issued = signed_in(svc)
     assert issued.refresh_token is not None
     [doc] = svc.db.sessions.find()

@@ -8,10 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalice.app import Response
-
 from chalicelib import middleware
-from chalicelib.routing import Api, Context, Router
+from chalicelib.routing import Answer, Api, Context, Router
 from ec2.shim import Shim, ShimConfig
 
 router = Router(__name__, tag="probe")
@@ -59,15 +57,15 @@ def slow(ctx: Context) -> dict[str, str]:
 
 
 @router.route("/cookies")
-def cookies(ctx: Context) -> Response:
+def cookies(ctx: Context) -> Answer:
     """Two headers of the same name."""
-    return Response(body="", status_code=204, headers={"Set-Cookie": ["a=1", "b=2"]})
+    return Answer(headers={"Set-Cookie": ["a=1", "b=2"]}, status=204)
 
 
 def make_app() -> Api:
     app = Api("probe")
     app.api.binary_types.append("multipart/form-data")
-    app.register_middleware(middleware.http_middleware, "http")
+    app.register_middleware(middleware.build(origin_policy=lambda: None), "http")
     app.include(router)
     app.install_fallbacks()
     return app

@@ -14,7 +14,8 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from chalice.app import Chalice, Response
 
-from chalicelib.services import Services
+from chalicelib.composition import Clients
+from chalicelib.routing import Api
 from ec2.shim import RouteTable, Shim, ShimConfig
 from tests.conftest import ROOT, wsgi_transport
 from tests.ec2 import probe
@@ -53,7 +54,7 @@ def environ_for(
 
 
 @pytest.fixture
-def shim(svc: Services) -> Shim:
+def shim(svc: Clients) -> Shim:
     return Shim(probe.app, CONFIG)
 
 
@@ -146,10 +147,8 @@ def test_bytes_that_are_not_utf8_keep_their_value_under_a_text_type(shim: Shim) 
 
 
 def test_unknown_paths_of_any_depth_reach_the_greedy_route_as_a_404_problem(
-    svc: Services,
+    app: Api,
 ) -> None:
-    from app import app
-
     client = Http(wsgi_transport(app))
     for path in ("/nope", "/no/such/thing", "/a/b/c/d/e/f"):
         reply = client.get(path)
@@ -157,7 +156,7 @@ def test_unknown_paths_of_any_depth_reach_the_greedy_route_as_a_404_problem(
         assert reply.problem["code"] == "not_found"
 
 
-def test_a_known_path_with_another_method_is_a_405_problem_with_allow(svc: Services) -> None:
+def test_a_known_path_with_another_method_is_a_405_problem_with_allow(svc: Clients) -> None:
     client = Http(wsgi_transport(probe.app))
     reply = client.delete("/echo")
     assert reply.status == 405
@@ -193,12 +192,12 @@ def test_a_parameter_never_matches_an_empty_segment(path: str) -> None:
     assert RouteTable(["/things/{thing_id}", "/things/{proxy+}"]).match(path) is None
 
 
-def test_a_path_parameter_arrives_percent_encoded_as_on_api_gateway(svc: Services) -> None:
+def test_a_path_parameter_arrives_percent_encoded_as_on_api_gateway(svc: Clients) -> None:
     reply = Http(wsgi_transport(probe.app)).get("/things/a%20b")
     assert reply.json == {"thing_id": "a%20b"}
 
 
-def test_an_app_without_a_route_for_the_path_gets_a_404_problem(svc: Services) -> None:
+def test_an_app_without_a_route_for_the_path_gets_a_404_problem(svc: Clients) -> None:
     bare = Chalice("bare")
     status, headers, body = call_wsgi(Shim(bare, CONFIG), environ_for(path="/anything"))
     assert status == 404
@@ -289,7 +288,7 @@ def test_a_chunked_body_within_the_limit_reaches_the_app(shim: Shim) -> None:
     assert event_of(shim, environ)["body"] == '{"a": 1}'
 
 
-def test_a_request_that_outlives_the_lambda_timeout_is_a_504_problem(svc: Services) -> None:
+def test_a_request_that_outlives_the_lambda_timeout_is_a_504_problem(svc: Clients) -> None:
     impatient = Shim(probe.app, replace(CONFIG, timeout_s=0.2))
     started = time.monotonic()
     status, headers, body = call_wsgi(impatient, environ_for(path="/slow"))
@@ -328,7 +327,7 @@ def test_the_client_ip_comes_from_x_forwarded_for_only_through_trusted_proxies(
     assert source_ip(shim, peer, forwarded) == expected
 
 
-def test_trusted_proxies_are_configurable_as_networks(svc: Services) -> None:
+def test_trusted_proxies_are_configurable_as_networks(svc: Clients) -> None:
     behind_alb = Shim(probe.app, ShimConfig.load({"TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/16"}))
     assert source_ip(behind_alb, "127.0.0.1", "203.0.113.9, 10.0.4.4") == "203.0.113.9"
 

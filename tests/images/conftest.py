@@ -11,7 +11,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,12 @@ import pytest
 import respx
 from PIL import Image
 
-from chalicelib import services
+from chalicelib.composition import Clients
 from chalicelib.images import form
 from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.images.local import LocalStore
-from chalicelib.services import Services
 from chalicelib.settings import Settings
+from tests.support import Http
 
 PRIVATE_KEY = "private_test_key"
 PUBLIC_KEY = "public_test_key"
@@ -161,9 +161,16 @@ def signed_query(url: str) -> dict[str, str]:
 
 @pytest.fixture
 def on_imagekit(
-    svc: Services, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
-) -> Services:
-    """The process's services with the ImageKit store (the real SDK, faked over HTTP)."""
-    installed = Services(settings, mongo_client=mongo_client, image_store=imagekit_store)
-    services.install(installed)
-    return installed
+    svc: Clients, settings: Settings, mongo_client: Any, imagekit_store: ImageKitStore
+) -> Clients:
+    """The test's clients with the ImageKit store (the real SDK, faked over HTTP)."""
+    return Clients(
+        settings, mongo_client=mongo_client, password_hasher=svc.password_hasher, clock=svc.clock,
+        image_store=imagekit_store,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def imagekit_client(serve: Callable[[Clients], Http], on_imagekit: Clients) -> Http:
+    """An HTTP client for an app whose image store is ImageKit."""
+    return serve(on_imagekit)

@@ -13,8 +13,8 @@ import respx
 from bson import ObjectId
 from PIL import Image
 
-from chalicelib.auth.principal import Principal
-from chalicelib.services import Services
+from chalicelib.composition import Clients
+from chalicelib.principal import Principal
 from tests.images.conftest import FakeImageKit, make_image, signed_query
 from tests.support import Http, Reply
 
@@ -66,7 +66,7 @@ def media_path(url: str) -> str:
 
 
 def test_a_raw_upload_is_stored_cleaned_and_pending(
-    client: Http, sign_in: SignIn, db: Any, svc: Services
+    client: Http, sign_in: SignIn, db: Any, svc: Clients
 ) -> None:
     user = principal()
     reply = upload(client, sign_in(user), make_image((120, 90)))
@@ -155,33 +155,30 @@ def test_uploading_needs_a_verified_user(
 Fake = tuple[FakeImageKit, respx.MockRouter]
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_an_imagekit_500_on_upload_is_a_502_and_nothing_is_recorded(
-    client: Http, sign_in: SignIn, db: Any, fake_imagekit: Fake
+    imagekit_client: Http, sign_in: SignIn, db: Any, fake_imagekit: Fake
 ) -> None:
     fake_imagekit[0].fail["upload"] = 500
-    reply = upload(client, sign_in(principal()))
+    reply = upload(imagekit_client, sign_in(principal()))
     assert reply.status == 502
     assert reply.problem["code"] == "image_store_failed"
     assert db.images.count_documents({}) == 0
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_an_imagekit_timeout_on_upload_is_a_502(
-    client: Http, sign_in: SignIn, db: Any, fake_imagekit: Fake
+    imagekit_client: Http, sign_in: SignIn, db: Any, fake_imagekit: Fake
 ) -> None:
     import httpx
 
     fake_imagekit[1].post("https://upload.imagekit.io/api/v1/files/upload").mock(
         side_effect=httpx.ConnectTimeout("no answer")
     )
-    assert upload(client, sign_in(principal())).status == 502
+    assert upload(imagekit_client, sign_in(principal())).status == 502
     assert db.images.count_documents({}) == 0
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_a_database_failure_after_the_upload_deletes_the_file_again(
-    client: Http, sign_in: SignIn, fake_imagekit: Fake, monkeypatch: pytest.MonkeyPatch
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mongomock
     from pymongo.errors import ServerSelectionTimeoutError
@@ -191,19 +188,18 @@ def test_a_database_failure_after_the_upload_deletes_the_file_again(
 
     monkeypatch.setattr(mongomock.Collection, "insert_one", down)
     fake = fake_imagekit[0]
-    reply = upload(client, sign_in(principal()))
+    reply = upload(imagekit_client, sign_in(principal()))
     assert reply.status == 503
     (_sent,) = fake.uploads
     assert fake.files == {}
     assert len(fake.deleted) == 1
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_the_upload_goes_to_imagekit_in_the_users_folder(
-    client: Http, sign_in: SignIn, fake_imagekit: Fake
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake
 ) -> None:
     user = principal()
-    reply = upload(client, sign_in(user))
+    reply = upload(imagekit_client, sign_in(user))
     assert reply.status == 201
     (sent,) = fake_imagekit[0].uploads
     assert sent["fields"]["folder"] == f"/snapboard/users/{user.id}"
@@ -213,12 +209,11 @@ def test_the_upload_goes_to_imagekit_in_the_users_folder(
 # --------------------------------------------------------------- direct upload
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_upload_auth_gives_a_30_minute_signature_for_the_users_folder(
-    client: Http, sign_in: SignIn
+    imagekit_client: Http, sign_in: SignIn
 ) -> None:
     user = principal()
-    reply = client.get("/images/upload-auth", headers=sign_in(user))
+    reply = imagekit_client.get("/images/upload-auth", headers=sign_in(user))
     assert reply.status == 200
     auth = reply.json
     assert auth["folder"] == f"/snapboard/users/{user.id}"
@@ -228,41 +223,46 @@ def test_upload_auth_gives_a_30_minute_signature_for_the_users_folder(
     assert set(auth) >= {"token", "signature", "upload_url"}
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_registering_a_file_in_your_folder_records_it(
-    client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     user = principal()
     file_id = fake_imagekit[0].put(make_image((50, 40)), path=f"/snapboard/users/{user.id}/a.jpg")
-    reply = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(user))
+    reply = imagekit_client.post(
+        "/images/register", json={"file_id": file_id}, headers=sign_in(user)
+    )
     assert reply.status == 201, reply.body
     assert (reply.json["width"], reply.json["height"]) == (50, 40)
-    again = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(user))
+    again = imagekit_client.post(
+        "/images/register", json={"file_id": file_id}, headers=sign_in(user)
+    )
     assert again.status == 409
     assert db.images.count_documents({}) == 1
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_a_file_from_someone_elses_folder_is_not_adopted(
-    client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     fake = fake_imagekit[0]
     file_id = fake.put(make_image(), path=f"/snapboard/users/{ObjectId()}/theirs.jpg")
-    reply = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(principal()))
+    reply = imagekit_client.post(
+        "/images/register", json={"file_id": file_id}, headers=sign_in(principal())
+    )
     assert reply.status == 422
     assert reply.problem["errors"][0]["field"] == "file_id"
     assert db.images.count_documents({}) == 0
     assert file_id in fake.files
 
 
-@pytest.mark.usefixtures("on_imagekit")
 def test_a_directly_uploaded_non_image_is_refused_and_deleted(
-    client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     user = principal()
     fake = fake_imagekit[0]
     file_id = fake.put(b"%PDF-1.7 not an image", path=f"/snapboard/users/{user.id}/a.jpg")
-    reply = client.post("/images/register", json={"file_id": file_id}, headers=sign_in(user))
+    reply = imagekit_client.post(
+        "/images/register", json={"file_id": file_id}, headers=sign_in(user)
+    )
     assert reply.status == 422
     assert file_id not in fake.files
     assert db.images.count_documents({}) == 0
@@ -375,7 +375,7 @@ def test_a_bad_transformation_is_400_and_a_bad_signature_403(
 
 
 def test_signed_urls_work_and_tampered_or_expired_ones_do_not(
-    client: Http, sign_in: SignIn, svc: Services
+    client: Http, sign_in: SignIn, svc: Clients
 ) -> None:
     image = upload(client, sign_in(principal())).json
     thumb = media_path(image["variants"]["thumb"])
@@ -410,7 +410,7 @@ def test_an_image_is_visible_to_its_owner_and_admins_only(client: Http, sign_in:
 
 
 def test_deleting_an_unused_image_removes_record_and_file(
-    client: Http, sign_in: SignIn, db: Any, svc: Services
+    client: Http, sign_in: SignIn, db: Any, svc: Clients
 ) -> None:
     owner = principal()
     image_id = upload(client, sign_in(owner)).json["id"]
@@ -424,11 +424,12 @@ def test_deleting_an_unused_image_removes_record_and_file(
 def test_an_image_attached_to_a_post_cannot_be_deleted(
     client: Http, sign_in: SignIn, db: Any
 ) -> None:
+    from chalicelib.clock import utc_now
     from chalicelib.images import service
 
     owner = principal()
     image_id = upload(client, sign_in(owner)).json["id"]
-    service.attach(db=db, owner_id=owner.id, image_ids=[image_id], post_id="p1")
+    service.attach(db=db, clock=utc_now, owner_id=owner.id, image_ids=[image_id], post_id="p1")
     reply = client.delete(f"/images/{image_id}", headers=sign_in(owner))
     assert reply.status == 409
     assert reply.problem["code"] == "image_in_use"
@@ -443,7 +444,7 @@ def _user(db: Any) -> Principal:
 
 
 def test_setting_an_avatar_attaches_it_and_replacing_it_deletes_the_old_one(
-    client: Http, sign_in: SignIn, db: Any, svc: Services
+    client: Http, sign_in: SignIn, db: Any, svc: Clients
 ) -> None:
     user = _user(db)
     headers = sign_in(user)

@@ -11,15 +11,16 @@ import respx
 from bson import ObjectId
 
 from chalicelib import errors, manage
+from chalicelib.composition import Clients
 from chalicelib.images import repository, service
-from chalicelib.services import Services
+from chalicelib.routing import Api
 from tests.images.conftest import FakeImageKit, make_image
 
 OWNER = str(ObjectId())
 NOW = dt.datetime.now(dt.UTC)
 
 
-def pending(svc: Services, *, owner: str = OWNER, created_at: dt.datetime | None = None) -> str:
+def pending(svc: Clients, *, owner: str = OWNER, created_at: dt.datetime | None = None) -> str:
     """A stored file with its pending record, as an upload leaves it."""
     stored = svc.image_store.upload(
         data=make_image(), file_name="a.jpg", folder=service.folder_for(owner)
@@ -40,26 +41,26 @@ def status(db: Any, image_id: str) -> str | None:
 # --------------------------------------------------------------------- attach
 
 
-def test_attach_attaches_every_image_to_the_post(svc: Services, db: Any) -> None:
+def test_attach_attaches_every_image_to_the_post(svc: Clients, db: Any) -> None:
     ids = [pending(svc), pending(svc)]
-    service.attach(db=db, owner_id=OWNER, image_ids=ids, post_id="p1")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=ids, post_id="p1")
     assert {(status(db, i), db.images.find_one({"_id": ObjectId(i)})["post_id"]) for i in ids} == {
         ("attached", "p1")
     }
     # Saving the same post again is fine; another post may not take them.
-    service.attach(db=db, owner_id=OWNER, image_ids=ids, post_id="p1")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=ids, post_id="p1")
     with pytest.raises(errors.InvalidInput):
-        service.attach(db=db, owner_id=OWNER, image_ids=ids[:1], post_id="p2")
+        service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=ids[:1], post_id="p2")
 
 
-def test_attach_names_every_bad_id_and_changes_nothing(svc: Services, db: Any) -> None:
+def test_attach_names_every_bad_id_and_changes_nothing(svc: Clients, db: Any) -> None:
     good = pending(svc)
     someone_elses = pending(svc, owner=str(ObjectId()))
     used = pending(svc)
-    service.attach(db=db, owner_id=OWNER, image_ids=[used], post_id="other")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=[used], post_id="other")
     bad = [good, "not-an-id", someone_elses, str(ObjectId()), used, good]
     with pytest.raises(errors.InvalidInput) as caught:
-        service.attach(db=db, owner_id=OWNER, image_ids=bad, post_id="p1")
+        service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=bad, post_id="p1")
     assert [e.field for e in caught.value.errors] == [
         "image_ids.1", "image_ids.2", "image_ids.3", "image_ids.4", "image_ids.5"
     ]  # fmt: skip
@@ -67,7 +68,7 @@ def test_attach_names_every_bad_id_and_changes_nothing(svc: Services, db: Any) -
 
 
 def test_attach_undoes_its_own_changes_when_an_image_changes_underneath(
-    svc: Services, db: Any, monkeypatch: pytest.MonkeyPatch
+    svc: Clients, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = pending(svc), pending(svc)
     real_find_many = repository.find_many
@@ -82,7 +83,9 @@ def test_attach_undoes_its_own_changes_when_an_image_changes_underneath(
 
     monkeypatch.setattr(repository, "find_many", read_then_race)
     with pytest.raises(errors.InvalidInput) as caught:
-        service.attach(db=db, owner_id=OWNER, image_ids=[first, second], post_id="p1")
+        service.attach(
+            db=db, clock=svc.clock, owner_id=OWNER, image_ids=[first, second], post_id="p1"
+        )
     assert [e.field for e in caught.value.errors] == ["image_ids.1"]
     assert status(db, first) == "pending"
     assert db.images.find_one({"_id": ObjectId(second)})["post_id"] == "rival"
@@ -92,7 +95,7 @@ def test_attach_undoes_its_own_changes_when_an_image_changes_underneath(
 
 
 def test_find_many_reads_all_images_in_one_query(
-    svc: Services, db: Any, monkeypatch: pytest.MonkeyPatch
+    svc: Clients, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = [pending(svc) for _ in range(3)]
     calls: list[object] = []
@@ -109,7 +112,7 @@ def test_find_many_reads_all_images_in_one_query(
     assert all(isinstance(record.id, str) for record in found.values())
 
 
-def test_to_public_builds_absolute_urls_signed_only_when_asked(svc: Services, db: Any) -> None:
+def test_to_public_builds_absolute_urls_signed_only_when_asked(svc: Clients, db: Any) -> None:
     image_id = pending(svc)
     record = service.find_many(db=db, image_ids=[image_id])[image_id]
     public = service.to_public(record, store=svc.image_store, signed=False)
@@ -124,7 +127,7 @@ def test_to_public_builds_absolute_urls_signed_only_when_asked(svc: Services, db
         assert "ik-s=" in url
 
 
-def test_avatar_urls_are_square_crops(svc: Services, db: Any) -> None:
+def test_avatar_urls_are_square_crops(svc: Clients, db: Any) -> None:
     image_id = pending(svc)
     record = service.find_many(db=db, image_ids=[image_id])[image_id]
     urls = service.avatar_urls(record, store=svc.image_store)
@@ -134,45 +137,59 @@ def test_avatar_urls_are_square_crops(svc: Services, db: Any) -> None:
 # ----------------------------------------------------------- release, sweep
 
 
-def test_release_deletes_the_posts_images_and_leaves_others(svc: Services, db: Any) -> None:
+def test_release_deletes_the_posts_images_and_leaves_others(svc: Clients, db: Any) -> None:
     mine, other_post = pending(svc), pending(svc)
-    service.attach(db=db, owner_id=OWNER, image_ids=[mine], post_id="p1")
-    service.attach(db=db, owner_id=OWNER, image_ids=[other_post], post_id="p2")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=[mine], post_id="p1")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=[other_post], post_id="p2")
     file_id = db.images.find_one({"_id": ObjectId(mine)})["file_id"]
-    service.release(services=svc, image_ids=[mine, other_post], post_id="p1")
+    service.release(
+        db=db,
+        image_store=svc.image_store,
+        clock=svc.clock,
+        image_ids=[mine, other_post],
+        post_id="p1",
+    )
     assert status(db, mine) is None
     assert svc.image_store.get(file_id) is None
     assert status(db, other_post) == "attached"
 
 
 def test_a_failed_delete_never_blocks_and_the_sweep_finishes_it(
-    on_imagekit: Services, fake_imagekit: tuple[FakeImageKit, respx.MockRouter]
+    on_imagekit: Clients, fake_imagekit: tuple[FakeImageKit, respx.MockRouter]
 ) -> None:
     fake = fake_imagekit[0]
     db = on_imagekit.db
     image_id = pending(on_imagekit)
-    service.attach(db=db, owner_id=OWNER, image_ids=[image_id], post_id="p1")
+    service.attach(
+        db=db, clock=on_imagekit.clock, owner_id=OWNER, image_ids=[image_id], post_id="p1"
+    )
     fake.fail["delete"] = 500
-    service.release(services=on_imagekit, image_ids=[image_id], post_id="p1")  # no raise
+    service.release(
+        db=db,
+        image_store=on_imagekit.image_store,
+        clock=on_imagekit.clock,
+        image_ids=[image_id],
+        post_id="p1",
+    )  # no raise
     doc = db.images.find_one({"_id": ObjectId(image_id)})
     assert doc is not None
     assert (doc["status"], doc["cleanup_pending"], doc["cleanup_attempts"]) == ("deleted", True, 1)
     assert service.find_many(db=db, image_ids=[image_id]) == {}
     del fake.fail["delete"]
-    report = service.sweep(services=on_imagekit, now=NOW)
+    report = service.sweep(db=db, image_store=on_imagekit.image_store, now=NOW)
     assert (report.cleaned, report.failed) == (1, 0)
     assert db.images.find_one({"_id": ObjectId(image_id)}) is None
     assert fake.deleted == [doc["file_id"]]
     assert fake.purged == [f"https://ik.imagekit.io/snapboard{doc['path']}"]
 
 
-def test_the_sweep_expires_day_old_pending_images_only(svc: Services, db: Any) -> None:
+def test_the_sweep_expires_day_old_pending_images_only(svc: Clients, db: Any) -> None:
     old = pending(svc, created_at=NOW - dt.timedelta(hours=25))
     fresh = pending(svc, created_at=NOW - dt.timedelta(hours=23))
     attached = pending(svc, created_at=NOW - dt.timedelta(days=3))
-    service.attach(db=db, owner_id=OWNER, image_ids=[attached], post_id="p1")
+    service.attach(db=db, clock=svc.clock, owner_id=OWNER, image_ids=[attached], post_id="p1")
     old_file = db.images.find_one({"_id": ObjectId(old)})["file_id"]
-    report = service.sweep(services=svc, now=NOW)
+    report = service.sweep(db=db, image_store=svc.image_store, now=NOW)
     assert (report.expired, report.cleaned, report.failed) == (1, 1, 0)
     assert status(db, old) is None
     assert svc.image_store.get(old_file) is None
@@ -180,18 +197,17 @@ def test_the_sweep_expires_day_old_pending_images_only(svc: Services, db: Any) -
 
 
 def test_manage_sweep_runs_the_sweep(
-    svc: Services, db: Any, capsys: pytest.CaptureFixture[str]
+    svc: Clients, db: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pending(svc, created_at=NOW - dt.timedelta(days=2))
-    assert manage.main(["sweep"]) == 0
+    assert manage.main(["sweep"], clients=svc) == 0
     assert "images: expired 1, cleaned 1, failed 0" in capsys.readouterr().out
 
 
-def test_the_hourly_schedule_calls_the_sweep(svc: Services, db: Any) -> None:
+def test_the_hourly_schedule_calls_the_sweep(svc: Clients, db: Any, app: Api) -> None:
     from chalice.app import Rate, ScheduledEventConfig
     from chalice.test import Client
 
-    from app import app
     from tests.conftest import ROOT
 
     (source,) = [s for s in app.event_sources if s.name == "sweep_images"]

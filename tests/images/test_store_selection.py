@@ -1,20 +1,20 @@
-"""``IMAGE_STORE`` picks the store that ``services.image_store`` builds, once."""
+"""``IMAGE_STORE`` picks the store that ``Clients.image_store`` builds, once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from chalicelib.composition import Clients
 from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.images.local import LocalStore
-from chalicelib.services import Services
 from chalicelib.settings import Settings
 
 
 def test_the_local_store_is_the_default_and_builds_urls_on_public_base_url(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    lazy = Services(make_settings({"PUBLIC_BASE_URL": "https://api.example.com/"}))
+    lazy = Clients(make_settings({"PUBLIC_BASE_URL": "https://api.example.com/"}))
     store = lazy.image_store
     assert isinstance(store, LocalStore)
     assert lazy.image_store is store
@@ -33,6 +33,6 @@ def test_imagekit_is_chosen_with_its_account_settings(
             "IMAGEKIT_URL_ENDPOINT": "https://ik.imagekit.io/acme",
         }
     )
-    store = Services(settings).image_store
+    store = Clients(settings).image_store
     assert isinstance(store, ImageKitStore)
     assert store.url("/a.jpg") == "https://ik.imagekit.io/acme/a.jpg"

@@ -20,7 +20,7 @@ def test_each_message_is_an_eml_file_with_text_and_html(tmp_path: Path) -> None:
             outro="Bye",
         )
     )
-    [path] = mailer.messages()
+    [path] = sorted(mailer.folder.glob("*.eml"))
     message = email.message_from_bytes(path.read_bytes())
     assert message["From"] == "no-reply@localhost"
     assert message["Subject"] == "Hello <you>"
@@ -47,7 +47,9 @@ def test_messages_list_in_sending_order(tmp_path: Path) -> None:
                 outro="o",
             )
         )
-    recipients = [email.message_from_bytes(p.read_bytes())["To"] for p in mailer.messages()]
+    recipients = [
+        email.message_from_bytes(p.read_bytes())["To"] for p in sorted(mailer.folder.glob("*.eml"))
+    ]
     assert recipients == [f"u{n}@example.com" for n in range(20)]
 
 

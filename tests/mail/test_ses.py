@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -12,10 +12,9 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from chalicelib import services
+from chalicelib.composition import Clients
 from chalicelib.mail.message import MailError, link_mail
 from chalicelib.mail.ses import SesMailer
-from chalicelib.services import Services
 from chalicelib.settings import Settings
 from tests.accounts import Accounts
 from tests.conftest import CHEAP_HASHER
@@ -75,7 +74,7 @@ def test_an_unverified_sender_is_a_mail_error(aws: Any) -> None:
 
 
 def test_a_verification_sent_through_ses_has_a_link_that_works(
-    aws: Any, client: Http, svc: Services, clock: FakeClock
+    aws: Any, serve: Callable[[Clients], Http], svc: Clients, clock: FakeClock
 ) -> None:
     settings = Settings.from_env(
         {
@@ -85,10 +84,10 @@ def test_a_verification_sent_through_ses_has_a_link_that_works(
             "FRONTEND_URL": "https://snapboard.example",
         }
     )
-    ses_services = Services(
+    ses_services = Clients(
         settings, mongo_client=svc.mongo_client, password_hasher=CHEAP_HASHER, clock=clock
     )
-    services.install(ses_services)
+    client = serve(ses_services)
     assert isinstance(ses_services.mailer, SesMailer)
     accounts = Accounts(client, ses_services)
     assert accounts.register("ann").status == 201
@@ -102,7 +101,7 @@ def test_a_verification_sent_through_ses_has_a_link_that_works(
 
 
 def test_a_failing_mail_service_does_not_undo_the_registration(
-    client: Http, svc: Services, accounts: Accounts
+    client: Http, svc: Clients, accounts: Accounts
 ) -> None:
     class Down:
         def send(self, mail: Any) -> None:

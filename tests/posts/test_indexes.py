@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.composition import Clients
 from chalicelib.posts import repository
-from chalicelib.services import Services
 
 
 def index_names(plan: dict[str, Any]) -> set[str]:
@@ -25,7 +25,7 @@ def index_names(plan: dict[str, Any]) -> set[str]:
     return names
 
 
-def winning_indexes(svc: Services, **filters: Any) -> set[str]:
+def winning_indexes(svc: Clients, **filters: Any) -> set[str]:
     query: dict[str, Any] = repository.visible_to(filters.pop("viewer_id", None))
     clauses = [query, *({k: v} for k, v in filters.items())]
     cursor = (
@@ -38,7 +38,7 @@ def winning_indexes(svc: Services, **filters: Any) -> set[str]:
 
 
 @pytest.fixture
-def real_server(svc: Services) -> Services:
+def real_server(svc: Clients) -> Clients:
     if svc.settings.uses_embedded_mongo or type(svc.mongo_client).__module__.startswith(
         "mongomock"
     ):
@@ -47,17 +47,17 @@ def real_server(svc: Services) -> Services:
 
 
 @pytest.mark.integration
-def test_the_public_feed_uses_the_feed_index(real_server: Services) -> None:
+def test_the_public_feed_uses_the_feed_index(real_server: Clients) -> None:
     assert "feed" in winning_indexes(real_server)
 
 
 @pytest.mark.integration
-def test_a_tag_filter_uses_the_tag_index(real_server: Services) -> None:
+def test_a_tag_filter_uses_the_tag_index(real_server: Clients) -> None:
     assert winning_indexes(real_server, tags="sea") & {"by_tag", "feed"}
 
 
 @pytest.mark.integration
-def test_an_author_filter_uses_the_author_index(real_server: Services) -> None:
+def test_an_author_filter_uses_the_author_index(real_server: Clients) -> None:
     assert winning_indexes(real_server, author_id="6b0811cac0b015e7f3518c7c") & {
         "by_author",
         "feed",
@@ -65,7 +65,7 @@ def test_an_author_filter_uses_the_author_index(real_server: Services) -> None:
 
 
 @pytest.mark.integration
-def test_text_search_uses_the_text_index(real_server: Services) -> None:
+def test_text_search_uses_the_text_index(real_server: Clients) -> None:
     search = repository.search_filter("harbour", native_text=True)
     assert search is not None
     assert "text" in winning_indexes(real_server, **search)

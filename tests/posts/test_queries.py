@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from chalicelib import services
-from chalicelib.services import Services
+from chalicelib.composition import Clients
+from chalicelib.settings import Settings
 from tests.accounts import Accounts, Session
+from tests.conftest import CHEAP_HASHER
 from tests.querycount import Counter, CountingClient
-from tests.support import Http
+from tests.support import FakeClock, Http
 
 # posts, their authors, and every image on the page (gallery images and avatars).
 PAGE_OPERATIONS = 3
 
 
 @pytest.fixture
-def counted(svc: Services) -> Counter:
-    counter = Counter()
-    wrapped = Services(
-        svc.settings,
-        mongo_client=CountingClient(svc.mongo_client, counter),  # type: ignore[arg-type]
-        password_hasher=svc.password_hasher,
-        clock=svc.clock,
+def counted() -> Counter:
+    return Counter()
+
+
+@pytest.fixture
+def svc(settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter) -> Clients:
+    """The app of this module's tests counts every database operation it makes."""
+    return Clients(
+        settings,
+        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
+        password_hasher=CHEAP_HASHER,
+        clock=clock,
     )
-    services.install(wrapped)
-    return counter
 
 
 @pytest.fixture
@@ -85,3 +90,14 @@ def test_a_signed_in_page_adds_only_the_read_that_authenticates(
     assert len(reply.json["items"]) == 26  # 24 public + ann's own 2 private posts
     assert counted.count <= PAGE_OPERATIONS + 1, counted.calls
     assert counted.calls[0] == ("users", "find_one")
+
+
+def test_a_conditional_get_that_misses_reads_the_post_once(
+    client: Http, accounts: Accounts, counted: Counter
+) -> None:
+    ann = accounts.signup("ann")
+    post = client.post("/posts", json={"title": "Harbour"}, headers=ann.headers).json
+    counted.reset()
+    reply = client.get(f"/posts/{post['id']}", headers={"If-None-Match": '"v0"'})
+    assert reply.status == 200
+    assert counted.calls.count(("posts", "find_one")) == 1

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from chalicelib.auth.principal import Principal
+from chalicelib.composition import Clients
 from chalicelib.pagination import encode_cursor
 from chalicelib.posts import service
 from chalicelib.posts.models import PostCreate
-from chalicelib.services import Services
+from chalicelib.principal import Principal
 from tests.accounts import Accounts, Session
 from tests.support import FakeClock, Http
 
@@ -79,7 +79,7 @@ def test_an_unverified_user_may_not_post(client: Http, accounts: Accounts) -> No
     ],
 )
 def test_invalid_posts_are_422_naming_the_field(
-    client: Http, ann: Session, svc: Services, body: dict[str, Any], field: str
+    client: Http, ann: Session, svc: Clients, body: dict[str, Any], field: str
 ) -> None:
     reply = client.post("/posts", json=body, headers=ann.headers)
     assert reply.status == 422
@@ -234,7 +234,7 @@ def test_a_post_embeds_its_images_in_order(
 
 
 def test_an_invalid_image_creates_nothing_and_attaches_nothing(
-    client: Http, upload: Upload, ann: Session, bob: Session, svc: Services
+    client: Http, upload: Upload, ann: Session, bob: Session, svc: Clients
 ) -> None:
     mine = upload(ann)
     theirs = upload(bob)
@@ -261,7 +261,7 @@ def test_an_image_attached_elsewhere_cannot_be_reused(
 
 
 def test_editing_the_gallery_attaches_new_and_releases_removed_images(
-    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
 ) -> None:
     keep, drop, add = upload(ann), upload(ann), upload(ann)
     dropped_file = media_file(svc, drop)
@@ -278,7 +278,7 @@ def test_editing_the_gallery_attaches_new_and_releases_removed_images(
     assert media_file(svc, keep).exists()
 
 
-def media_file(svc: Services, image_id: str) -> Path:
+def media_file(svc: Clients, image_id: str) -> Path:
     """Where the local store keeps the file of ``image_id``."""
     doc: Any = svc.db.images.find_one({"_id": ObjectId(image_id)})
     relative: str = doc["path"].lstrip("/")
@@ -286,7 +286,7 @@ def media_file(svc: Services, image_id: str) -> Path:
 
 
 def test_a_stale_gallery_edit_attaches_nothing(
-    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
 ) -> None:
     post = publish(ann)
     client.patch(f"/posts/{post['id']}", json={"title": "v2"}, headers=ann.headers)
@@ -301,7 +301,7 @@ def test_a_stale_gallery_edit_attaches_nothing(
 
 
 def test_deleting_a_post_deletes_its_images(
-    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Services
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
 ) -> None:
     image = upload(ann)
     post = publish(ann, image_ids=[image])
@@ -326,9 +326,7 @@ def test_images_of_private_posts_get_signed_expiring_urls(
 # ------------------------------------------------------------------- the feed
 
 
-def seed(
-    svc: Services, author: Principal, clock: FakeClock, count: int, **fields: Any
-) -> list[str]:
+def seed(svc: Clients, author: Principal, clock: FakeClock, count: int, **fields: Any) -> list[str]:
     made = []
     for n in range(count):
         if n % 10 == 0:
@@ -337,7 +335,10 @@ def seed(
             title=fields.get("title", f"Post {n}"),
             **{k: v for k, v in fields.items() if k != "title"},
         )
-        made.append(service.create_post(services=svc, author=author, data=data).id)
+        post = service.create_post(
+            db=svc.db, image_store=svc.image_store, clock=svc.clock, author=author, data=data
+        )
+        made.append(post.id)
     return made
 
 
@@ -366,7 +367,7 @@ def walk(
 
 
 def test_a_walk_in_pages_of_seven_sees_each_of_250_posts_once_while_posts_arrive(
-    client: Http, ann: Session, svc: Services, clock: FakeClock
+    client: Http, ann: Session, svc: Clients, clock: FakeClock
 ) -> None:
     author = principal(ann)
     existing = seed(svc, author, clock, 250)
@@ -381,7 +382,7 @@ def test_a_walk_in_pages_of_seven_sees_each_of_250_posts_once_while_posts_arrive
 
 
 def test_filters_combine(
-    client: Http, ann: Session, bob: Session, svc: Services, clock: FakeClock
+    client: Http, ann: Session, bob: Session, svc: Clients, clock: FakeClock
 ) -> None:
     seed(svc, principal(ann), clock, 3, title="Harbour lights", tags=["sea"])
     seed(svc, principal(ann), clock, 2, title="Mountain lights", tags=["hills"])

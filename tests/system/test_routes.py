@@ -4,12 +4,11 @@ import base64
 import hashlib
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from chalicelib import services
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from chalicelib.settings import Settings
 from tests.support import Http
 
@@ -20,10 +19,9 @@ def test_health_answers_ok(client: Http) -> None:
     assert reply.json == {"status": "ok"}
 
 
-def test_health_builds_no_client(client: Http) -> None:
-    lazy = Services(Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"}))
-    services.install(lazy)
-    assert client.get("/health").status == 200
+def test_health_builds_no_client(serve: Callable[[Clients], Http]) -> None:
+    lazy = Clients(Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"}))
+    assert serve(lazy).get("/health").status == 200
     assert "mongo_client" not in lazy._built
 
 
@@ -41,13 +39,12 @@ def closed_port() -> Iterator[int]:
 
 
 def test_ready_is_a_503_problem_with_retry_after_when_mongo_is_unreachable(
-    client: Http, closed_port: int
+    serve: Callable[[Clients], Http], closed_port: int
 ) -> None:
     uri = f"mongodb://127.0.0.1:{closed_port}/?serverSelectionTimeoutMS=300"
-    unreachable = Services(Settings.from_env({"MONGODB_URI": uri}))
-    services.install(unreachable)
+    unreachable = Clients(Settings.from_env({"MONGODB_URI": uri}))
     try:
-        reply = client.get("/ready")
+        reply = serve(unreachable).get("/ready")
     finally:
         unreachable.mongo_client.close()
     assert reply.status == 503
@@ -76,16 +73,14 @@ def test_docs_is_a_self_contained_page_whose_csp_allows_only_its_own_code(client
     assert "unsafe-inline" not in csp
 
 
+@pytest.mark.usefixtures("process_clients")
 def test_a_bad_environment_fails_requests_that_need_it_with_a_500_problem(
-    client: Http, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Clients | None], Http], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services.install(None)
     monkeypatch.setenv("MAIL_BACKEND", "carrier-pigeon")
-    try:
-        reply = client.get("/ready")
-        assert reply.status == 500
-        assert reply.problem["code"] == "internal"
-        assert b"MAIL_BACKEND" not in reply.body
-        assert client.get("/health").status == 200
-    finally:
-        services.install(None)
+    client = serve(None)
+    reply = client.get("/ready")
+    assert reply.status == 500
+    assert reply.problem["code"] == "internal"
+    assert b"MAIL_BACKEND" not in reply.body
+    assert client.get("/health").status == 200

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib import services
-from chalicelib.services import Services
+from chalicelib.composition import Clients
+from chalicelib.settings import Settings
 from tests.accounts import Accounts, Session
+from tests.conftest import CHEAP_HASHER
 from tests.images.conftest import make_image
 from tests.querycount import Counter, CountingClient
-from tests.support import Http
+from tests.support import FakeClock, Http
 
 SIZES = {"small", "medium", "large"}
 
@@ -129,16 +130,19 @@ def test_the_documented_profiles_carry_the_avatar(client: Http) -> None:
 
 
 @pytest.fixture
-def counted(svc: Services) -> Counter:
-    counter = Counter()
-    wrapped = Services(
-        svc.settings,
-        mongo_client=CountingClient(svc.mongo_client, counter),  # type: ignore[arg-type]
-        password_hasher=svc.password_hasher,
-        clock=svc.clock,
+def counted() -> Counter:
+    return Counter()
+
+
+@pytest.fixture
+def svc(settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter) -> Clients:
+    """The app of this module's tests counts every database operation it makes."""
+    return Clients(
+        settings,
+        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
+        password_hasher=CHEAP_HASHER,
+        clock=clock,
     )
-    services.install(wrapped)
-    return counter
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5])

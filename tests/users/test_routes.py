@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import Services
+from chalicelib.composition import Clients
 from tests.accounts import PASSWORD, Accounts, Session
 from tests.support import Http
 
@@ -157,7 +157,7 @@ def test_a_password_change_revokes_the_other_sessions_only(
 
 
 def test_admins_list_users_newest_first_a_page_at_a_time(
-    accounts: Accounts, client: Http, people: dict[str, Session], svc: Services
+    accounts: Accounts, client: Http, people: dict[str, Session], svc: Clients
 ) -> None:
     admin = people["admin"].headers
     seen: list[str] = []
@@ -226,12 +226,12 @@ def test_patching_an_unknown_user_is_a_404(
 
 
 def test_make_admin_promotes_an_existing_user(
-    accounts: Accounts, client: Http, svc: Services, capsys: pytest.CaptureFixture[str]
+    accounts: Accounts, client: Http, svc: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chalicelib import manage
 
     bob = accounts.signup("bob")
-    assert manage.main(["admin", "--email", "BOB@example.com"]) == 0
+    assert manage.main(["admin", "--email", "BOB@example.com"], clients=svc) == 0
     assert "bob is now an administrator" in capsys.readouterr().out
     assert client.get("/admin/users", headers=bob.headers).status == 200
-    assert manage.main(["admin", "--email", "nobody@example.com"]) == 1
+    assert manage.main(["admin", "--email", "nobody@example.com"], clients=svc) == 1

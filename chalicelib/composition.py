@@ -1,11 +1,16 @@
-"""The process's outside-world clients, built lazily once and cached.
+"""The composition root: the app factory and the clients it hands out.
+
+``create_app`` builds the Chalice app; ``Clients`` builds each outside-world
+client (MongoDB, the image store, the mailer) lazily, once, from settings.
+Nothing else in the project knows how a client is made: features receive
+what they use by name, from the routes.
 
 One ``MongoClient`` per process (per Lambda container, per gunicorn worker), as
 MongoDB's Lambda guidance asks: it pools connections and is thread-safe.
 Nothing is built and no environment variable is read at import time; the
 first request pays for what it uses, ``/health`` pays for nothing.
 
-Tests hand in their own: ``install(Services(settings, mongo_client=...))``.
+Tests build their own app: ``create_app(Clients(settings, mongo_client=...))``.
 """
 
 from __future__ import annotations
@@ -14,18 +19,33 @@ import os
 import threading
 import urllib.parse
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from chalice.app import Rate
+
+from chalicelib import logs, middleware
+from chalicelib.auth.routes import authenticate_request
+from chalicelib.auth.routes import router as auth_router
+from chalicelib.clock import Clock, utc_now
+from chalicelib.cors import OriginPolicy
+from chalicelib.images.routes import BINARY_TYPES
+from chalicelib.images.routes import router as images_router
+from chalicelib.posts.routes import router as posts_router
+from chalicelib.resources import Resources
+from chalicelib.routing import Api
 from chalicelib.secrets import environment_with_secrets
-from chalicelib.settings import Settings
+from chalicelib.settings import ConfigError, Settings
+from chalicelib.system.routes import router as system_router
+from chalicelib.users.routes import admin_router
+from chalicelib.users.routes import router as users_router
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from pymongo import MongoClient
     from pymongo.database import Database
 
+    from chalicelib.demo import Seeded
     from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
@@ -51,7 +71,7 @@ MONGO_CLIENT_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Services:
+class Clients:
     """Holds settings and the clients built from them, each built at most once."""
 
     def __init__(
@@ -61,11 +81,11 @@ class Services:
         mongo_client: MongoClient[dict[str, Any]] | None = None,
         mailer: Mailer | None = None,
         password_hasher: PasswordHasher | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         image_store: ImageStore | None = None,
     ) -> None:
         self.settings = settings
-        self.clock: Callable[[], datetime] = clock or utc_now
+        self.clock: Clock = clock or utc_now
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
         for name, given in (
@@ -115,16 +135,7 @@ class Services:
         )
 
     def _build_mailer(self) -> Mailer:
-        if self.settings.mail_backend == "ses":
-            import boto3
-
-            from chalicelib.mail.ses import SesMailer
-
-            return SesMailer(boto3.client("sesv2"), sender=self.settings.mail_from)
-        from chalicelib.mail.outbox import OutboxMailer
-
-        folder = Path(self.settings.data_dir) / "outbox"
-        return OutboxMailer(folder, sender=self.settings.mail_from)
+        return build_mailer(self.settings)
 
     @property
     def image_store(self) -> ImageStore:
@@ -139,15 +150,6 @@ class Services:
             # as a deploy step so a cold start never builds an index.
             db.ensure_indexes(database)
         return database
-
-
-def utc_now() -> datetime:
-    """Now, in UTC, at the millisecond precision MongoDB stores.
-
-    Truncating here means a value returned to a client equals the one read back later.
-    """
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
@@ -166,6 +168,19 @@ def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
         if name.lower() not in in_uri:
             options[name] = value
     return MongoClient(uri, **options)
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """``MAIL_BACKEND`` picks the mailer; boto3 is imported only for SES."""
+    if settings.mail_backend == "ses":
+        import boto3
+
+        from chalicelib.mail.ses import SesMailer
+
+        return SesMailer(boto3.client("sesv2"), sender=settings.mail_from)
+    from chalicelib.mail.outbox import OutboxMailer
+
+    return OutboxMailer(Path(settings.data_dir) / "outbox", sender=settings.mail_from)
 
 
 def build_image_store(settings: Settings) -> ImageStore:
@@ -194,26 +209,99 @@ def build_image_store(settings: Settings) -> ImageStore:
     )
 
 
-_current: Services | None = None
-_current_lock = threading.Lock()
+_process: Clients | None = None
+_process_lock = threading.Lock()
 
 
-def current() -> Services:
-    """The process-wide services, built from ``os.environ`` on first use.
+def process_clients() -> Clients:
+    """The process-wide clients, built from ``os.environ`` on first use.
 
     With ``SECRETS_PARAMETER_PATH`` set, the secrets under that SSM path are
-    read here, once per process, before the settings are validated.
+    read here, once per process, before the settings are validated. A failure
+    is not remembered: the next request tries again.
     """
-    global _current
-    if _current is None:
-        with _current_lock:
-            if _current is None:
-                _current = Services(Settings.from_env(environment_with_secrets(os.environ)))
-    return _current
+    global _process
+    if _process is None:
+        with _process_lock:
+            if _process is None:
+                _process = Clients(Settings.from_env(environment_with_secrets(os.environ)))
+    return _process
 
 
-def install(services: Services | None) -> None:
-    """Replace the process-wide services (tests; ``None`` forgets them)."""
-    global _current
-    with _current_lock:
-        _current = services
+def forget_process_clients() -> None:
+    """Drop the process-wide clients, so the next use reads the environment again (tests)."""
+    global _process
+    with _process_lock:
+        _process = None
+
+
+# --------------------------------------------------------------- the app
+
+
+def create_app(clients: Resources | None = None, *, name: str = "snapboard") -> Api:
+    """The Chalice app, serving ``clients`` (default: the process's, read at first use).
+
+    Building it reads no setting and builds no client, so importing ``app.py``
+    (a Lambda cold start, a ``/health`` probe) pays for neither.
+    """
+    resources: Callable[[], Resources] = process_clients if clients is None else lambda: clients
+    logs.configure()
+    app = Api(name, resources=resources)
+    app.register_middleware(
+        middleware.build(origin_policy=lambda: _origin_policy(resources)), "http"
+    )
+    app.authenticator = authenticate_request
+    for router in (
+        system_router,
+        auth_router,
+        users_router,
+        admin_router,
+        posts_router,
+        images_router,
+    ):
+        app.include(router)
+    app.install_fallbacks()
+    # The bodies API Gateway passes as bytes (base64): uploads and media. Chalice's
+    # defaults (audio, video, archives) know neither multipart nor WebP/AVIF, and every
+    # request is matched against the whole list, so it holds exactly what we serve.
+    app.api.binary_types = list(BINARY_TYPES)
+
+    # On Lambda a function of its own with an EventBridge rule (`chalice package`);
+    # on EC2 a systemd timer runs `manage sweep`.
+    @app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_images")
+    def sweep_images(event: Any) -> None:
+        """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
+        sweep(resources())
+
+    return app
+
+
+def _origin_policy(resources: Callable[[], Resources]) -> OriginPolicy | None:
+    try:
+        return resources().settings.origin_policy
+    except ConfigError:
+        return None  # the route already answered 500 and logged why
+
+
+# -------------------------------------------------------- outside a request
+
+
+def sweep(clients: Resources) -> str:
+    """One sweep of the images; returns a one-line summary."""
+    from chalicelib.images import service
+
+    report = service.sweep(db=clients.db, image_store=clients.image_store, now=clients.clock())
+    return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
+
+
+def seed_demo(clients: Resources) -> Seeded:
+    """Load the demo data set into the database ``clients`` use."""
+    from chalicelib import demo
+
+    return demo.seed(
+        settings=clients.settings,
+        db=clients.db,
+        image_store=clients.image_store,
+        password_hasher=clients.password_hasher,
+        clock=clients.clock,
+    )

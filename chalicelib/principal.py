@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Role = Literal["user", "admin"]
-# What a route demands of its caller. "optional" passes ``user=None`` to anonymous callers.
-AuthLevel = Literal["optional", "user", "verified", "admin"]
+ROLES: frozenset[str] = frozenset(get_args(Role))
 
 
 @dataclass(frozen=True)
