@@ -41,15 +41,22 @@ def issue(*, db: Db, user_id: str, purpose: Purpose, now: datetime) -> str:
     return secret
 
 
+def _valid(token: str, purpose: Purpose, now: datetime) -> dict[str, Any]:
+    return {
+        "token_hash": tokens.digest(token),
+        "purpose": purpose,
+        "used_at": None,
+        "expires_at": {"$gt": now},
+    }
+
+
+def holder(*, db: Db, token: str, purpose: Purpose, now: datetime) -> str | None:
+    """The user id a valid token was issued to, without spending it."""
+    doc = db.tokens.find_one(_valid(token, purpose, now), {"user_id": 1})
+    return None if doc is None else str(doc["user_id"])
+
+
 def consume(*, db: Db, token: str, purpose: Purpose, now: datetime) -> str | None:
     """The user id the token was issued to, if it is valid; it is then spent."""
-    doc = db.tokens.find_one_and_update(
-        {
-            "token_hash": tokens.digest(token),
-            "purpose": purpose,
-            "used_at": None,
-            "expires_at": {"$gt": now},
-        },
-        {"$set": {"used_at": now}},
-    )
+    doc = db.tokens.find_one_and_update(_valid(token, purpose, now), {"$set": {"used_at": now}})
     return None if doc is None else str(doc["user_id"])

@@ -379,11 +379,16 @@ def confirm_password_reset(
     *, db: Db, clock: Clock, password_hasher: PasswordHasher, data: PasswordResetConfirm
 ) -> None:
     now = clock()
-    user_id = onetime.consume(db=db, token=data.token, purpose="reset_password", now=now)
+    invalid = errors.InvalidInput.field("token", "is invalid, expired or already used")
+    user_id = onetime.holder(db=db, token=data.token, purpose="reset_password", now=now)
     user = None if user_id is None else user_repository.find_by_id(db=db, user_id=user_id)
     if user is None:
-        raise errors.InvalidInput.field("token", "is invalid, expired or already used")
+        raise invalid
+    # A refused password must not spend the link: check it first, then spend
+    # the token atomically (a concurrent confirm may have spent it meanwhile).
     _check_new_password(data.password, user, field="password")
+    if onetime.consume(db=db, token=data.token, purpose="reset_password", now=now) != user.id:
+        raise invalid
     user_repository.update_fields(
         db=db,
         user_id=user.id,

@@ -529,6 +529,10 @@ def test_a_reset_refuses_a_weak_password_and_keeps_the_token(
     )
     assert weak.status == 422
     assert weak.problem["errors"][0]["field"] == "password"
+    strong = client.post(
+        "/auth/password-reset/confirm", json={"token": token, "password": "new-harbour-42"}
+    )
+    assert strong.status == 204
 
 
 # --------------------------------------------------- tokens never in plain text
