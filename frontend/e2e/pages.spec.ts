@@ -13,15 +13,15 @@ interface PageCase {
 }
 
 const anonymousPages: PageCase[] = [
-  { name: "feed", path: () => "/", heading: /./ },
-  { name: "feed-filtered", path: () => "/?tag=night", heading: /./ },
+  { name: "feed", path: () => "/", heading: /latest posts/i },
+  { name: "feed-filtered", path: () => "/?tag=night", heading: /latest posts|posts tagged|night/i },
   { name: "post", path: ({ post }) => `/p/${post}`, heading: /./ },
   { name: "profile", path: () => "/u/ann", heading: /ann okafor/i },
   { name: "login", path: () => "/login", heading: /log in/i },
-  { name: "signup", path: () => "/signup", heading: /sign up|create/i },
+  { name: "signup", path: () => "/signup", heading: /sign up/i },
   { name: "forgot-password", path: () => "/forgot-password", heading: /password/i },
   { name: "reset-password", path: () => "/reset-password?token=not-a-real-token", heading: /password/i },
-  { name: "verify-email", path: () => "/verify-email?token=not-a-real-token", heading: /verif|email/i },
+  { name: "verify-email", path: () => "/verify-email?token=not-a-real-token", heading: /verify your email/i },
   { name: "not-found", path: () => "/no/such/page", heading: /not found/i },
 ];
 
@@ -30,7 +30,7 @@ const signedInPages: PageCase[] = [
   { name: "edit", path: ({ post }) => `/p/${post}/edit`, heading: /edit/i, as: demo.ann },
   { name: "settings", path: () => "/settings", heading: /settings/i, as: demo.ann },
   { name: "own-profile", path: () => "/u/ann", heading: /ann okafor/i, as: demo.ann },
-  { name: "admin-users", path: () => "/admin/users", heading: /users/i, as: "dan@demo.snapboard.test" },
+  { name: "admin-users", path: () => "/admin/users", heading: /^users$/i, as: "dan@demo.snapboard.test" },
 ];
 
 /** One of ann's public posts, found through the API as the app itself would. */

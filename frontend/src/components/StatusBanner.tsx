@@ -47,6 +47,10 @@ function message(notice: Notice, left: number): string | null {
 export function StatusBanner() {
   const online = useOnline();
   const notice = useSyncExternalStore(notices.subscribe, notices.get, notices.get);
+  // Requests that failed while offline said so; back online, that is no longer true.
+  useEffect(() => {
+    if (online) notices.clear("offline");
+  }, [online]);
   const shown: Notice | null = online ? notice : { kind: "offline" };
   const until = shown && shown.kind !== "offline" ? shown.until : null;
   const left = useCountdown(until);
