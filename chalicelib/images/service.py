@@ -210,6 +210,17 @@ def get_image(*, services: Services, user: Principal, image_id: str) -> ImagePub
     return to_public(record, store=services.image_store, signed=True)
 
 
+def update_alt(
+    *, services: Services, user: Principal, image_id: str, alt: str | None
+) -> ImagePublic:
+    """Set the alt text; posts render it from the image, so each shows the new text."""
+    record = _owned(services, user, image_id)
+    updated = repository.set_alt(services.db, record.id, alt=alt)
+    if updated is None:  # deleted since we read it
+        raise errors.NotFound("No such image.")
+    return to_public(updated, store=services.image_store, signed=True)
+
+
 def delete_image(*, services: Services, user: Principal, image_id: str) -> None:
     """Delete an unused image; one in use by a post or as an avatar is a conflict."""
     record = _owned(services, user, image_id)
