@@ -209,7 +209,7 @@ function ImageItem(props: ItemProps) {
   if (uploading) altHint = "Sent with the image when its upload finishes.";
   else if (item.status !== "done") altHint = "Sent with the image when it uploads.";
   else if (altChanged(item)) altHint = "Changed: saved with the post.";
-  else altHint = "Describes the image for people who cannot see it. A change is saved with the post.";
+  else altHint = "Describe the image for people who cannot see it.";
 
   return (
     <li
