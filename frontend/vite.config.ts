@@ -131,6 +131,7 @@ export default defineConfig({
   plugins: [react(), vercelParity(vercel), compressProxiedApi()],
   server: { host: "127.0.0.1", port: webPort, strictPort: true, proxy },
   preview: { host: "127.0.0.1", port: webPort, strictPort: true, proxy },
+  optimizeDeps: { include: ["@imagekit/javascript"] },
   // The manifest lets bench/web.py count the initial route's JavaScript exactly.
   build: { target: "es2022", sourcemap: true, manifest: true },
   test: {

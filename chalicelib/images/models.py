@@ -96,6 +96,14 @@ class RegisterImage(BaseModel):
     alt: str | None = Field(default=None, max_length=300)
 
 
+class ImageUpdate(BaseModel):
+    """The alt text of an image: null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alt: str | None = Field(max_length=300, description="Text for `<img alt>`; null clears it.")
+
+
 class SetAvatar(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -123,6 +123,17 @@ def find_many(db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
         return {str(doc["_id"]): _record(doc) for doc in docs}
 
 
+def set_alt(db: Db, image_id: str, *, alt: str | None) -> ImageRecord | None:
+    """Change a live image's alt text; None if it is gone."""
+    with _database_errors():
+        doc = db.images.find_one_and_update(
+            {"_id": _oid(image_id), "status": {"$ne": "deleted"}},
+            {"$set": {"alt": alt}},
+            return_document=ReturnDocument.AFTER,
+        )
+    return None if doc is None else _record(doc)
+
+
 def attach_pending(
     db: Db, *, image_ids: Sequence[str], owner_id: str, post_id: str, stamp: str, now: dt.datetime
 ) -> int:

@@ -12,6 +12,7 @@ from chalicelib.images import form
 from chalicelib.images.models import (
     AvatarPublic,
     ImagePublic,
+    ImageUpdate,
     RegisterImage,
     SetAvatar,
     UploadAuth,
@@ -110,6 +111,26 @@ def get_image(ctx: Context, image_id: str, *, user: Principal) -> ImagePublic:
     from chalicelib.images import service
 
     return service.get_image(db=ctx.db, image_store=ctx.image_store, user=user, image_id=image_id)
+
+
+@router.route(
+    "/images/{image_id}",
+    "PATCH",
+    body=ImageUpdate,
+    response=ImagePublic,
+    errors=[404, 422],
+    auth="verified",
+)
+def update_image(ctx: Context, image_id: str, *, body: ImageUpdate, user: Principal) -> ImagePublic:
+    """Set the alt text of one of your images (admins may set any image's); null clears it.
+
+    Posts render alt from the image, so every post and feed showing it has the new text.
+    """
+    from chalicelib.images import service
+
+    return service.update_alt(
+        db=ctx.db, image_store=ctx.image_store, user=user, image_id=image_id, alt=body.alt
+    )
 
 
 @router.route("/images/{image_id}", "DELETE", status=204, errors=[404, 409], auth="verified")

@@ -225,6 +225,17 @@ def get_image(*, db: Db, image_store: ImageStore, user: Principal, image_id: str
     return to_public(record, store=image_store, signed=True)
 
 
+def update_alt(
+    *, db: Db, image_store: ImageStore, user: Principal, image_id: str, alt: str | None
+) -> ImagePublic:
+    """Set the alt text; posts render it from the image, so each shows the new text."""
+    record = _owned(db, user, image_id)
+    updated = repository.set_alt(db, record.id, alt=alt)
+    if updated is None:  # deleted since we read it
+        raise errors.NotFound("No such image.")
+    return to_public(updated, store=image_store, signed=True)
+
+
 def delete_image(
     *, db: Db, image_store: ImageStore, clock: Clock, user: Principal, image_id: str
 ) -> None:

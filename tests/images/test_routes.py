@@ -15,6 +15,7 @@ from PIL import Image
 
 from chalicelib.composition import Clients
 from chalicelib.principal import Principal
+from tests.accounts import Accounts
 from tests.images.conftest import FakeImageKit, make_image, signed_query
 from tests.support import Http, Reply
 
@@ -407,6 +408,71 @@ def test_an_image_is_visible_to_its_owner_and_admins_only(client: Http, sign_in:
     assert client.get(f"/images/{image_id}", headers=sign_in(principal())).status == 404
     assert client.get(f"/images/{image_id}", headers=sign_in(principal(admin=True))).status == 200
     assert client.get("/images/not-an-id", headers=sign_in(owner)).status == 404
+
+
+def test_the_owner_changes_alt_and_the_post_and_feed_show_it(
+    client: Http, accounts: Accounts
+) -> None:
+    ann = accounts.signup("ann")
+    image_id = upload(client, ann.headers).json["id"]
+    post = client.post(
+        "/posts", json={"title": "Harbour", "image_ids": [image_id]}, headers=ann.headers
+    ).json
+    reply = client.patch(f"/images/{image_id}", json={"alt": "Boats at dawn"}, headers=ann.headers)
+    assert reply.status == 200, reply.body
+    assert reply.json["id"] == image_id
+    assert reply.json["alt"] == "Boats at dawn"
+    assert "ik-s" in reply.json["url"]  # signed, as GET /images/{id} answers
+    assert client.get(f"/images/{image_id}", headers=ann.headers).json["alt"] == "Boats at dawn"
+    assert client.get(f"/posts/{post['id']}").json["images"][0]["alt"] == "Boats at dawn"
+    (in_feed,) = client.get("/posts?author=ann").json["items"]
+    assert in_feed["images"][0]["alt"] == "Boats at dawn"
+
+
+def test_only_the_owner_or_an_admin_changes_alt(client: Http, sign_in: SignIn, db: Any) -> None:
+    owner = principal()
+    image_id = upload(client, sign_in(owner)).json["id"]
+    other = client.patch(
+        f"/images/{image_id}", json={"alt": "Mine now"}, headers=sign_in(principal())
+    )
+    assert other.status == 404
+    assert db.images.find_one({"_id": ObjectId(image_id)})["alt"] is None
+    admin = sign_in(principal(admin=True))
+    reply = client.patch(f"/images/{image_id}", json={"alt": "Described"}, headers=admin)
+    assert reply.status == 200, reply.body
+    assert db.images.find_one({"_id": ObjectId(image_id)})["alt"] == "Described"
+    missing = client.patch("/images/not-an-id", json={"alt": "x"}, headers=sign_in(owner))
+    assert missing.status == 404
+    assert client.patch(f"/images/{image_id}", json={"alt": "x"}).status == 401
+
+
+def test_null_alt_clears_it(client: Http, sign_in: SignIn) -> None:
+    headers = sign_in(principal())
+    body, content_type = multipart({"file": make_image(), "alt": "A red square"})
+    image_id = client.post(
+        "/images", body=body, headers={**headers, "Content-Type": content_type}
+    ).json["id"]
+    reply = client.patch(f"/images/{image_id}", json={"alt": None}, headers=headers)
+    assert reply.status == 200, reply.body
+    assert reply.json["alt"] is None
+    assert client.get(f"/images/{image_id}", headers=headers).json["alt"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"alt": "x" * 301}, "alt"), ({"alt": "x", "title": "x"}, "title"), ({}, "alt")],
+)
+def test_a_bad_alt_change_is_a_422_naming_the_field_and_changes_nothing(
+    client: Http, sign_in: SignIn, db: Any, body: dict[str, Any], field: str
+) -> None:
+    headers = sign_in(principal())
+    image_id = upload(client, headers).json["id"]
+    reply = client.patch(f"/images/{image_id}", json=body, headers=headers)
+    assert reply.status == 422, reply.body
+    assert [e["field"] for e in reply.problem["errors"]] == [field]
+    assert db.images.find_one({"_id": ObjectId(image_id)})["alt"] is None
+    at_most = client.patch(f"/images/{image_id}", json={"alt": "x" * 300}, headers=headers)
+    assert at_most.status == 200
 
 
 def test_deleting_an_unused_image_removes_record_and_file(

@@ -390,7 +390,11 @@ export interface paths {
         delete: operations["delete_image"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set the alt text of one of your images (admins may set any image's); null clears it.
+         * @description Posts render alt from the image, so every post and feed showing it has the new text.
+         */
+        patch: operations["update_image"];
         trace?: never;
     };
     "/users/me/avatar": {
@@ -539,6 +543,17 @@ export interface components {
              * @description A tiny blurred version for progressive loading.
              */
             placeholder: string;
+        };
+        /**
+         * ImageUpdate
+         * @description The alt text of an image: null clears it.
+         */
+        ImageUpdate: {
+            /**
+             * Alt
+             * @description Text for `<img alt>`; null clears it.
+             */
+            alt: string | null;
         };
         /** ImageVariants */
         ImageVariants: {
@@ -2735,6 +2750,104 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageUpdate"];
+            };
+        };
+        responses: {
+            /** @description Set the alt text of one of your images (admins may set any image's); null clears it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImagePublic"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than 6 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

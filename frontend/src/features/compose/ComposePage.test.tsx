@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Router } from "wouter";
 import { memoryLocation } from "wouter/memory-location";
 import ComposePage from "./ComposePage";
-import { ann, id, json, manualUploader, pngFile, post, problem, signIn, stubApi } from "./testing";
+import { ann, id, image, json, manualUploader, pngFile, post, problem, signIn, stubApi } from "./testing";
 
 function renderCompose(upload = manualUploader()) {
   const location = memoryLocation({ path: "/new", record: true });
@@ -94,19 +94,72 @@ describe("composing a post", () => {
     expect(await upload.upload.mock.results[0]?.value).toMatchObject({ alt: "A cat on a mat" });
   });
 
-  it("uploads an image again when its alt text is changed after it was registered", async () => {
+  it("changing alt after upload sends PATCH /images/{id} on Publish, then POST /posts", async () => {
     const user = userEvent.setup();
-    const { upload, discard } = renderCompose();
-    await user.upload(screen.getByLabelText("Add images"), [pngFile("cat.png")]);
-    await act(async () => upload.finish(0, id("1")));
+    const api = stubApi({
+      "PATCH /images/:id": (_request, sent) => json(image(sent.path.split("/").at(-1) ?? "", (sent.body as { alt: string | null }).alt)),
+      "POST /posts": () => json(post({ id: id("9") }), 201),
+    });
+    const { location, upload } = renderCompose();
+    await user.type(screen.getByLabelText("Title"), "Two cats");
+    await user.upload(screen.getByLabelText("Add images"), [pngFile("a.png"), pngFile("cat.png")]);
+    await user.type(screen.getByLabelText("Alt text for a.png"), "A tabby");
+    await act(async () => {
+      upload.finish(0, id("1"));
+      upload.finish(1, id("2"));
+    });
     await user.type(screen.getByLabelText("Alt text for cat.png"), "A cat");
-    expect(upload.calls).toHaveLength(1);
     await user.tab();
+    // Nothing is uploaded again, and nothing is sent before Publish.
     expect(upload.calls).toHaveLength(2);
-    expect(publish()).toBeDisabled();
-    await act(async () => upload.finish(1, id("2")));
-    expect(discard).toHaveBeenCalledWith(id("1"));
+    expect(api.sent).toHaveLength(0);
+    expect(screen.getByLabelText("Alt text for cat.png")).toHaveAccessibleDescription("Changed: saved with the post.");
     expect(publish()).toBeEnabled();
+
+    await user.click(publish());
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/p/${id("9")}`));
+    // a.png's text went with its registration; only cat.png's is patched, before the post.
+    expect(api.sent.map((sent) => `${sent.method} ${sent.path}`)).toEqual([`PATCH /images/${id("2")}`, "POST /posts"]);
+    expect(api.sent[0]?.body).toEqual({ alt: "A cat" });
+    expect(api.to("POST", "/posts")[0]?.body).toMatchObject({ image_ids: [id("1"), id("2")] });
+  });
+
+  it("a failing alt PATCH blocks the save and says why; Publish again sends only what is still unsaved", async () => {
+    const user = userEvent.setup();
+    let down = true;
+    const api = stubApi({
+      [`PATCH /images/${id("1")}`]: (_request, sent) => json(image(id("1"), (sent.body as { alt: string | null }).alt)),
+      [`PATCH /images/${id("2")}`]: (_request, sent) =>
+        down ? problem(503, "unavailable", "Unavailable") : json(image(id("2"), (sent.body as { alt: string | null }).alt)),
+      "POST /posts": () => json(post({ id: id("9") }), 201),
+    });
+    const { location, upload } = renderCompose();
+    await user.type(screen.getByLabelText("Title"), "Two");
+    await user.upload(screen.getByLabelText("Add images"), [pngFile("a.png"), pngFile("b.png")]);
+    await act(async () => {
+      upload.finish(0, id("1"));
+      upload.finish(1, id("2"));
+    });
+    await user.type(screen.getByLabelText("Alt text for a.png"), "First");
+    await user.type(screen.getByLabelText("Alt text for b.png"), "Second");
+    await user.click(publish());
+
+    const alerts = await screen.findAllByRole("alert");
+    expect(alerts.map((alert) => alert.textContent)).toEqual([
+      "Alt text not saved: The service is briefly unavailable. Try again in a moment.",
+      "The post was not saved: the alt text for b.png could not be saved. The service is briefly unavailable. Try again in a moment.",
+    ]);
+    expect(within(screen.getByLabelText("Alt text for b.png").closest("li") as HTMLElement).getByRole("alert")).toBeVisible();
+    expect(api.to("POST", "/posts")).toHaveLength(0);
+    expect(publish()).toBeEnabled();
+
+    down = false;
+    await user.click(publish());
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/p/${id("9")}`));
+    // a.png's text was saved the first time: it is not sent again.
+    expect(api.to("PATCH", `/images/${id("1")}`)).toHaveLength(1);
+    expect(api.to("PATCH", `/images/${id("2")}`)).toHaveLength(2);
+    expect(api.to("POST", "/posts")).toHaveLength(1);
   });
 
   it("says why an upload failed, blocks Publish, and retries it", async () => {

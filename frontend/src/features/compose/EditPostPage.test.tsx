@@ -41,7 +41,6 @@ describe("editing a post", () => {
     expect(screen.getByRole("button", { name: "Remove tag night" })).toBeVisible();
     expect(screen.getByLabelText("Public")).toBeChecked();
     expect(screen.getByLabelText("Alt text for image 1")).toHaveValue("Boats");
-    expect(screen.getByLabelText("Alt text for image 1")).toHaveAttribute("readonly");
 
     await user.clear(title);
     await user.type(title, "Harbour at dawn");
@@ -51,6 +50,60 @@ describe("editing a post", () => {
     const [patch] = api.to("PATCH", postPath);
     expect(patch?.body).toEqual({ title: "Harbour at dawn" });
     expect(patch?.headers.get("If-Match")).toBe('"v3"');
+    // No alt text changed: no image is patched.
+    expect(api.sent.filter((sent) => sent.path.startsWith("/images/"))).toEqual([]);
+  });
+
+  it("alt of an existing image in edit is editable and saved with PATCH before PATCH /posts/{id}", async () => {
+    const user = userEvent.setup();
+    const api = stubApi({
+      [`GET ${postPath}`]: () => json(post(), 200, { ETag: '"v3"' }),
+      "PATCH /images/:id": (_request, sent) => json(image(id("1"), (sent.body as { alt: string | null }).alt)),
+      [`PATCH ${postPath}`]: () => json(post({ version: 4 }), 200, { ETag: '"v4"' }),
+    });
+    const { location } = renderEdit();
+    const alt = await screen.findByLabelText("Alt text for image 1");
+    expect(alt).not.toHaveAttribute("readonly");
+    await user.clear(alt);
+    await user.type(alt, "Boats at dawn");
+    expect(alt).toHaveAccessibleDescription("Changed: saved with the post.");
+    await user.click(save());
+
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/p/${id("p")}`));
+    expect(api.sent.map((sent) => `${sent.method} ${sent.path}`)).toEqual([
+      `GET ${postPath}`,
+      `PATCH /images/${id("1")}`,
+      `PATCH ${postPath}`,
+    ]);
+    expect(api.to("PATCH", `/images/${id("1")}`)[0]?.body).toEqual({ alt: "Boats at dawn" });
+    // Nothing else changed, yet the post is patched: its new version (and ETag) covers the new text.
+    const [patch] = api.to("PATCH", postPath);
+    expect(patch?.body).toEqual({});
+    expect(patch?.headers.get("If-Match")).toBe('"v3"');
+  });
+
+  it("a failing alt PATCH blocks the save and says why", async () => {
+    const user = userEvent.setup();
+    const api = stubApi({
+      [`GET ${postPath}`]: () => json(post(), 200, { ETag: '"v3"' }),
+      "PATCH /images/:id": () =>
+        problem(422, "invalid_input", "Invalid value for: alt", [
+          { field: "alt", message: "String should have at most 300 characters" },
+        ]),
+      [`PATCH ${postPath}`]: () => json(post({ version: 4 }), 200, { ETag: '"v4"' }),
+    });
+    const { location } = renderEdit();
+    await user.type(await screen.findByLabelText("Alt text for image 2"), " at night");
+    await user.type(screen.getByLabelText("Title"), "!");
+    await user.click(save());
+
+    expect(await screen.findByText(/^The post was not saved/)).toHaveTextContent(
+      "The post was not saved: the alt text for image 2 could not be saved. String should have at most 300 characters",
+    );
+    expect(api.to("PATCH", `/images/${id("2")}`)[0]?.body).toEqual({ alt: "Pier at night" });
+    expect(api.to("PATCH", postPath)).toHaveLength(0);
+    expect(location.history?.at(-1)).toBe(`/p/${id("p")}/edit`);
+    expect(screen.getByLabelText("Title")).toHaveValue("Harbour at night!");
   });
 
   it("sends the gallery in the order set with the keyboard", async () => {
@@ -136,5 +189,21 @@ describe("editing a post", () => {
     // Images an admin uploads would be the admin's, and the API attaches only the author's.
     expect(screen.getByLabelText("Add images")).toBeDisabled();
     expect(screen.getByText(/Only the author can add images to this post/)).toBeVisible();
+  });
+
+  it("lets an administrator change the alt text of someone else's images", async () => {
+    const user = userEvent.setup();
+    signIn({ ...ann, id: id("b"), username: "root", roles: ["user", "admin"] });
+    const api = stubApi({
+      [`GET ${postPath}`]: () => json(post({ images: [image(id("1"))] }), 200, { ETag: '"v3"' }),
+      "PATCH /images/:id": (_request, sent) => json(image(id("1"), (sent.body as { alt: string | null }).alt)),
+      [`PATCH ${postPath}`]: () => json(post({ version: 4 }), 200, { ETag: '"v4"' }),
+    });
+    const { location } = renderEdit();
+    await user.type(await screen.findByLabelText("Alt text for image 1"), "Boats");
+    await user.click(save());
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/p/${id("p")}`));
+    expect(api.to("PATCH", `/images/${id("1")}`)[0]?.body).toEqual({ alt: "Boats" });
+    expect(api.to("PATCH", postPath)).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useLocation, useParams } from "wouter";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { NotFound } from "../../components/NotFound";
-import { api, call, type Post, type Schemas } from "../../lib/api";
+import { api, call, type Image, type Post, type Schemas } from "../../lib/api";
 import { ApiError, describeError } from "../../lib/problem";
 import { isAdmin, useSession } from "../../lib/useSession";
 import { useTitle } from "../../lib/useTitle";
@@ -30,6 +30,12 @@ export function changesOf(post: Post, values: PostValues): Schemas["PostUpdate"]
   const imageIds = post.images.map((image) => image.id);
   if (!sameList(values.image_ids, imageIds)) changes.image_ids = values.image_ids;
   return changes;
+}
+
+/** Whether any of the post's images now has other alt text than when the post was read. */
+export function altsChanged(post: Post, images: readonly Image[]): boolean {
+  const before = new Map(post.images.map((image) => [image.id, image.alt ?? null]));
+  return images.some((image) => before.has(image.id) && before.get(image.id) !== (image.alt ?? null));
 }
 
 /** /p/:id/edit: the author (or an admin) changes a post, refused if it changed meanwhile. */
@@ -67,9 +73,11 @@ export default function EditPostPage({ upload, discard }: Props = {}) {
     return <NotFound what="post" />;
   }
 
-  async function save(values: PostValues) {
+  async function save(values: PostValues, images: Image[]) {
     const changes = changesOf(post, values);
-    if (Object.keys(changes).length > 0) {
+    // New alt text alone still goes with a PATCH (even an empty one): it moves the
+    // post to a new version, so a copy cached under the old ETag is not reused.
+    if (Object.keys(changes).length > 0 || altsChanged(post, images)) {
       try {
         await call(
           api.PATCH("/posts/{post_id}", {

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type DragEvent } from "react";
-import { ACCEPTED_TYPES, MAX_IMAGES, altChanged, type QueueItem } from "./uploadQueue";
+import { ACCEPTED_TYPES, MAX_IMAGES, altChanged, itemName, type QueueItem } from "./uploadQueue";
 import type { UploadQueue } from "./useUploadQueue";
 
 const REORDER_TYPE = "application/x-snapboard-image";
@@ -12,11 +12,6 @@ interface Props {
   itemErrors?: Record<string, string>;
   /** False when someone other than the author edits: the API attaches only the author's uploads. */
   allowUploads?: boolean;
-}
-
-/** The file's name for a new upload; its position for an image the post already had. */
-function nameOf(item: QueueItem, index: number): string {
-  return item.file?.name ?? `image ${index + 1}`;
 }
 
 /** How an announcement names an image: its file, or its alt text once saved in a post. */
@@ -204,25 +199,17 @@ interface ItemProps {
 function ImageItem(props: ItemProps) {
   const { item, index, count, queue, apiError, dragging, onMove, registerMoveButton } = props;
   const altId = useId();
-  const name = nameOf(item, index);
+  const name = itemName(item, index);
   const label = item.file ? `image ${index + 1} (${name})` : `image ${index + 1}`;
   const uploading = item.status === "queued" || item.status === "uploading";
   const src = item.previewUrl ?? item.image?.variants.thumb ?? null;
   const percent = Math.round(item.progress * 100);
 
   let altHint: string;
-  if (item.file === null) {
-    altHint =
-      "Saved with the post's image; it cannot be changed now. To describe it differently, remove it and add the file again.";
-  } else if (uploading) {
-    altHint = "Sent with the image when its upload finishes.";
-  } else if (item.status === "done" && altChanged(item)) {
-    altHint = "Changed: the image is uploaded again with this text when you leave the field.";
-  } else if (item.status === "done") {
-    altHint = "Saved with the image. Change it and the image is uploaded again with the new text.";
-  } else {
-    altHint = "Sent with the image when it uploads.";
-  }
+  if (uploading) altHint = "Sent with the image when its upload finishes.";
+  else if (item.status !== "done") altHint = "Sent with the image when it uploads.";
+  else if (altChanged(item)) altHint = "Changed: saved with the post.";
+  else altHint = "Describe the image for people who cannot see it.";
 
   return (
     <li
@@ -276,10 +263,8 @@ function ImageItem(props: ItemProps) {
             type="text"
             value={item.alt}
             maxLength={300}
-            readOnly={item.file === null}
             aria-describedby={`${altId}-hint`}
             onChange={(event) => queue.setAlt(item.key, event.target.value)}
-            onBlur={() => queue.commitAlt(item.key)}
           />
           <p className="field-hint" id={`${altId}-hint`}>
             {altHint}

@@ -6,7 +6,7 @@ import { ApiError, describeError, fieldErrors } from "../../lib/problem";
 import { ImagesField } from "./ImagesField";
 import { TagsInput, addTags } from "./TagsInput";
 import { splitTags } from "./tags";
-import { useUploadQueue, type Discarder, type Uploader } from "./useUploadQueue";
+import { AltTextNotSaved, useUploadQueue, type Discarder, type Uploader } from "./useUploadQueue";
 import "./compose.css";
 
 export type Visibility = NonNullable<Schemas["PostCreate"]["visibility"]>;
@@ -43,8 +43,11 @@ export interface PostFormProps {
     images: Image[];
   };
   submitLabel: string;
-  /** Saves; throws the ApiError to show it on the form. */
-  onSubmit: (values: PostValues) => Promise<void>;
+  /**
+   * Saves; throws the ApiError to show it on the form. Called once every changed
+   * alt text is saved, with the gallery's images as the API now has them.
+   */
+  onSubmit: (values: PostValues, images: Image[]) => Promise<void>;
   /** Shown above the buttons (the edit page's conflict message). */
   notice?: ReactNode;
   /** False when someone other than the author edits (the API attaches only the author's images). */
@@ -65,14 +68,25 @@ function checkLocally(values: Omit<PostValues, "image_ids">): Errors {
   return errors;
 }
 
+/** Why a request failed, for a person: the API's message for `alt` when it names one. */
+function reasonOf(error: unknown): string {
+  return (error instanceof ApiError ? fieldErrors(error, ["alt"]).alt : undefined) ?? describeError(error);
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
 function plural(count: number, one: string, many: string): string {
   return count === 1 ? `1 ${one}` : `${count} ${many}`;
 }
 
 /**
  * Title, body, tags, visibility and images of a post, for both /new and
- * /p/:id/edit. Submitting waits until every image is uploaded; the API's
- * field errors (422) appear beside their fields, anything else above the buttons.
+ * /p/:id/edit. Submitting waits until every image is uploaded, then saves the
+ * changed alt texts (`PATCH /images/{id}`, all at once) and only if all of
+ * them succeeded sends the post; the API's field errors (422) appear beside
+ * their fields, anything else above the buttons.
  */
 export function PostForm({
   initial,
@@ -145,14 +159,17 @@ export function PostForm({
     setErrors({});
     const submittedKeys = queue.items.map((item) => item.key);
     setSubmitting(true);
+    const values: PostValues = {
+      title: title.trim(),
+      body,
+      tags: withTyped.tags,
+      visibility,
+      image_ids: queue.imageIds,
+    };
     try {
-      await onSubmit({
-        title: title.trim(),
-        body,
-        tags: withTyped.tags,
-        visibility,
-        image_ids: queue.imageIds,
-      });
+      // Before the post, so the post the API answers shows the new text.
+      const images = await queue.saveAlts();
+      await onSubmit(values, images);
     } catch (error) {
       showError(error, submittedKeys);
     } finally {
@@ -161,6 +178,16 @@ export function PostForm({
   }
 
   function showError(error: unknown, submittedKeys: string[]) {
+    if (error instanceof AltTextNotSaved) {
+      const perItem: Record<string, string> = {};
+      for (const failure of error.failures) {
+        perItem[failure.key] = `Alt text not saved: ${reasonOf(failure.error)}`;
+      }
+      setItemErrors(perItem);
+      const first = error.failures[0];
+      setFormError(`The post was not saved: ${lowerFirst(error.message)} ${first ? reasonOf(first.error) : ""}`.trim());
+      return;
+    }
     if (error instanceof ApiError && error.status === 422) {
       const found = fieldErrors(error, FIELDS);
       const { "": other, ...byField } = found;

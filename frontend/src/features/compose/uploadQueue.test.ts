@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   MAX_IMAGES,
+  altChanges,
   initialQueue,
   queueReducer,
   summarise,
@@ -110,24 +111,39 @@ describe("the upload queue", () => {
     expect(summarise(state).imageIds).toEqual(["b".repeat(24), "a".repeat(24)]);
   });
 
-  it("uploads an image again when its alt text changed after it was registered", () => {
+  it("keeps alt text changed after registration as a change to save, without uploading again", () => {
+    const imageId = "1".repeat(24);
     let state = run(
       added("a.jpg"),
       { type: "start", key: "a.jpg" },
-      { type: "done", key: "a.jpg", image: image("1".repeat(24), "A cat") },
+      { type: "done", key: "a.jpg", image: image(imageId, "A cat") },
     );
-    expect(run(state, { type: "setAlt", key: "a.jpg", alt: " A cat " }, { type: "reupload", key: "a.jpg" }).items[0]?.status).toBe("done");
-    state = run(state, { type: "setAlt", key: "a.jpg", alt: "A cat on a mat" }, { type: "reupload", key: "a.jpg" });
-    expect(state.items[0]).toMatchObject({ status: "queued", alt: "A cat on a mat" });
-    // The previous registration stays until the new one is in; cancelling goes back to it.
-    const cancelled = run(state, { type: "start", key: "a.jpg" }, { type: "cancel", key: "a.jpg" });
-    expect(cancelled.items[0]).toMatchObject({ status: "done", alt: "A cat" });
-    expect(summarise(cancelled).imageIds).toEqual(["1".repeat(24)]);
+    // Spaces around the same text are no change: the API is sent trimmed text.
+    expect(altChanges(run(state, { type: "setAlt", key: "a.jpg", alt: " A cat " }))).toEqual([]);
+    state = run(state, { type: "setAlt", key: "a.jpg", alt: " A cat on a mat " });
+    expect(state.items[0]).toMatchObject({ status: "done", alt: " A cat on a mat " });
+    expect(summarise(state)).toMatchObject({ pending: false, imageIds: [imageId] });
+    expect(altChanges(state)).toEqual([{ key: "a.jpg", imageId, alt: "A cat on a mat" }]);
+    // The API's answer to the PATCH is what it has now: nothing left to send.
+    state = run(state, { type: "altSaved", image: image(imageId, "A cat on a mat") });
+    expect(state.items[0]?.image?.alt).toBe("A cat on a mat");
+    expect(altChanges(state)).toEqual([]);
   });
 
-  it("never re-uploads an image the post already had", () => {
-    const state = run(initialQueue([image("1".repeat(24), "Old")]), { type: "setAlt", key: `image-${"1".repeat(24)}`, alt: "New" });
-    expect(run(state, { type: "reupload", key: `image-${"1".repeat(24)}` }).items[0]?.status).toBe("done");
+  it("an image the post already had takes new alt text too, and empty text clears it", () => {
+    const imageId = "1".repeat(24);
+    const key = `image-${imageId}`;
+    const state = run(initialQueue([image(imageId, "Old"), image("2".repeat(24))]), { type: "setAlt", key, alt: "New" });
+    expect(altChanges(state)).toEqual([{ key, imageId, alt: "New" }]);
+    expect(altChanges(run(state, { type: "setAlt", key, alt: "  " }))).toEqual([{ key, imageId, alt: null }]);
+  });
+
+  it("sends no alt text for an image still uploading (register takes it), nor for one removed", () => {
+    let state = run(added("a.jpg"), { type: "start", key: "a.jpg" }, { type: "setAlt", key: "a.jpg", alt: "A cat" });
+    expect(altChanges(state)).toEqual([]);
+    state = run(state, { type: "done", key: "a.jpg", image: image("1".repeat(24), "A cat") });
+    expect(altChanges(state)).toEqual([]);
+    expect(run(state, { type: "altSaved", image: image("9".repeat(24), "Other") })).toBe(state);
   });
 
   it("reset starts over from a post's images", () => {

@@ -1,7 +1,8 @@
 /**
  * The images of a post being written: a pure reducer, so every transition
- * (add, progress, done, failed, cancel, retry, remove, move) is testable
- * without a browser. `useUploadQueue` runs the uploads it asks for.
+ * (add, progress, done, failed, cancel, retry, remove, move, alt text) is
+ * testable without a browser. `useUploadQueue` runs the uploads it asks for
+ * and saves changed alt text.
  */
 import type { Image } from "../../lib/api";
 
@@ -21,13 +22,12 @@ export interface QueueItem {
   /** 0..1 while uploading. */
   progress: number;
   error: string | null;
-  /**
-   * The registered image. While an image is uploaded again for new alt text it
-   * still holds the previous registration, which stays usable until the new
-   * one is done.
-   */
+  /** The registered image, as the API last returned it (its `alt` is what the API has). */
   image: Image | null;
-  /** The alt text as typed; sent when the image is registered. */
+  /**
+   * The alt text as typed: sent when the image is registered, and with
+   * `PATCH /images/{id}` on saving the post when it differs from `image.alt`.
+   */
   alt: string;
 }
 
@@ -55,7 +55,7 @@ export type QueueAction =
   | { type: "remove"; key: string }
   | { type: "move"; from: number; to: number }
   | { type: "setAlt"; key: string; alt: string }
-  | { type: "reupload"; key: string }
+  | { type: "altSaved"; image: Image }
   | { type: "dismiss" };
 
 export function existingItem(image: Image): QueueItem {
@@ -140,13 +140,8 @@ export function queueReducer(state: QueueState, action: QueueAction): QueueState
         item.status === "uploading" ? { ...item, status: "failed", error: action.error } : item,
       );
     case "cancel":
-      return update(state, action.key, (item) => {
-        if (item.status !== "queued" && item.status !== "uploading") return item;
-        // Cancelling a new upload drops the file; cancelling an upload for new
-        // alt text keeps the image as it was registered.
-        if (item.image === null) return null;
-        return { ...item, status: "done", progress: 1, error: null, alt: item.image.alt ?? "" };
-      });
+      // Only a file still to be registered uploads: cancelling drops it.
+      return update(state, action.key, (item) => (isRunning(item) ? null : item));
     case "retry":
       return update(state, action.key, (item) =>
         item.status === "failed" ? { ...item, status: "queued", progress: 0, error: null } : item,
@@ -165,24 +160,38 @@ export function queueReducer(state: QueueState, action: QueueAction): QueueState
     }
     case "setAlt":
       return update(state, action.key, (item) => (item.alt === action.alt ? item : { ...item, alt: action.alt }));
-    case "reupload":
-      return update(state, action.key, (item) =>
-        item.status === "done" && item.file !== null && item.image !== null && altChanged(item)
-          ? { ...item, status: "queued", progress: 0, error: null }
-          : item,
-      );
+    case "altSaved": {
+      // The API's answer to PATCH /images/{id}: what it now has. The text typed
+      // meanwhile stays as typed (and is saved next time if it differs).
+      const item = state.items.find((candidate) => candidate.image?.id === action.image.id);
+      return item ? update(state, item.key, (found) => ({ ...found, image: action.image })) : state;
+    }
   }
 }
 
-/** The alt text typed differs from what the registered image carries. */
+/** The alt text typed differs from what the API has for the registered image. */
 export function altChanged(item: QueueItem): boolean {
-  return item.image !== null && normaliseAlt(item.alt) !== (item.image.alt ?? null);
+  return item.image !== null && normaliseAlt(item.alt) !== normaliseAlt(item.image.alt ?? "");
+}
+
+/** Registered images whose alt text has to be sent (`PATCH /images/{id} {alt}`) before the post. */
+export function altChanges(state: QueueState): { key: string; imageId: string; alt: string | null }[] {
+  return state.items.flatMap((item) =>
+    item.image !== null && item.status === "done" && altChanged(item)
+      ? [{ key: item.key, imageId: item.image.id, alt: normaliseAlt(item.alt) }]
+      : [],
+  );
 }
 
 /** What the API stores for an alt text: trimmed, and none rather than empty. */
 export function normaliseAlt(alt: string): string | null {
   const trimmed = alt.trim();
   return trimmed === "" ? null : trimmed;
+}
+
+/** How the form names an image: the file's name, or its position for an image the post already had. */
+export function itemName(item: QueueItem, index: number): string {
+  return item.file?.name ?? `image ${index + 1}`;
 }
 
 export function isRunning(item: QueueItem): boolean {

@@ -5,8 +5,9 @@ import { UploadCancelled, uploadImage, type UploadOptions } from "../../lib/uplo
 import {
   ACCEPTED_TYPES,
   MAX_IMAGES,
-  altChanged,
+  altChanges,
   initialQueue,
+  itemName,
   normaliseAlt,
   queueReducer,
   summarise,
@@ -17,6 +18,14 @@ import {
 export type Uploader = (file: File, options: UploadOptions) => Promise<Image>;
 /** Deletes an image nothing uses any more; failures are ignored (the API expires it in a day). */
 export type Discarder = (imageId: string) => Promise<void>;
+
+/** Some alt texts were not saved (`PATCH /images/{id}` failed); the others were. */
+export class AltTextNotSaved extends Error {
+  constructor(readonly failures: { key: string; name: string; error: unknown }[]) {
+    super(`The alt text for ${failures.map((failure) => failure.name).join(" and ")} could not be saved.`);
+    this.name = "AltTextNotSaved";
+  }
+}
 
 export interface UploadQueueOptions {
   /** Images the post already has (edit): shown as uploaded. */
@@ -29,6 +38,10 @@ export interface UploadQueueOptions {
 
 async function discardImage(imageId: string): Promise<void> {
   await call(api.DELETE("/images/{image_id}", { params: { path: { image_id: imageId } } }));
+}
+
+function saveAlt(imageId: string, alt: string | null): Promise<Image> {
+  return call(api.PATCH("/images/{image_id}", { params: { path: { image_id: imageId } }, body: { alt } }));
 }
 
 let nextKey = 0;
@@ -47,13 +60,11 @@ function revoke(url: string | null): void {
  * (`uploadImage`: upload-auth → the store → /images/register), at most
  * `concurrency` at a time, each with its progress, cancel and retry.
  *
- * Alt text: the API takes an image's alt only when the image is registered
- * (`POST /images/register {file_id, alt}`; images/routes.py has no PATCH and
- * a file id registers once). So the alt typed while a file uploads is read at
- * the moment it is registered, and text changed after that is honoured by
- * uploading the same file again with the new alt (`commitAlt`, on leaving the
- * field) and deleting the superseded image. Images a saved post already has
- * cannot get new alt text: there is no file here to upload again.
+ * Alt text is always editable. The text typed while a file uploads is sent
+ * with `POST /images/register`, read at the moment it is registered; any image
+ * whose text then differs from what the API has (typed later, or an image the
+ * post already had) is saved by `saveAlts()` with `PATCH /images/{id} {alt}`,
+ * which the form calls before it sends the post.
  */
 export function useUploadQueue(options: UploadQueueOptions = {}) {
   const { upload = uploadImage, discard = discardImage, concurrency = 3 } = options;
@@ -78,7 +89,6 @@ export function useUploadQueue(options: UploadQueueOptions = {}) {
       if (item.file === null) return;
       const controller = new AbortController();
       running.current.set(item.key, controller);
-      const superseded = item.image?.id ?? null;
       dispatch({ type: "start", key: item.key });
       const key = item.key;
       const uploadOptions: UploadOptions = {
@@ -103,7 +113,6 @@ export function useUploadQueue(options: UploadQueueOptions = {}) {
             return;
           }
           dispatch({ type: "done", key, image });
-          if (superseded !== null && superseded !== image.id) forget(superseded);
         },
         (error: unknown) => {
           settle();
@@ -193,12 +202,31 @@ export function useUploadQueue(options: UploadQueueOptions = {}) {
   const move = useCallback((from: number, to: number) => dispatch({ type: "move", from, to }), []);
   const setAlt = useCallback((key: string, alt: string) => dispatch({ type: "setAlt", key, alt }), []);
 
-  /** The alt field was left: an image already registered with other text is uploaded again. */
-  const commitAlt = useCallback((key: string) => {
-    const item = stateRef.current.items.find((candidate) => candidate.key === key);
-    if (item && item.status === "done" && item.file !== null && altChanged(item)) {
-      dispatch({ type: "reupload", key });
-    }
+  /**
+   * Sends each changed alt text, all at once. Resolves to the gallery's images
+   * as the API now has them; if any failed, throws `AltTextNotSaved` (the ones
+   * that succeeded are saved and no longer count as changed).
+   */
+  const saveAlts = useCallback(async (): Promise<Image[]> => {
+    const { items } = stateRef.current;
+    const changes = altChanges(stateRef.current);
+    const results = await Promise.allSettled(changes.map((change) => saveAlt(change.imageId, change.alt)));
+    const saved = new Map<string, Image>();
+    const failures: AltTextNotSaved["failures"] = [];
+    results.forEach((result, index) => {
+      const change = changes[index];
+      if (change === undefined) return;
+      if (result.status === "fulfilled") {
+        saved.set(result.value.id, result.value);
+        dispatch({ type: "altSaved", image: result.value });
+      } else {
+        const position = items.findIndex((item) => item.key === change.key);
+        const item = items[position];
+        failures.push({ key: change.key, name: item ? itemName(item, position) : "an image", error: result.reason });
+      }
+    });
+    if (failures.length > 0) throw new AltTextNotSaved(failures);
+    return items.flatMap((item) => (item.image ? [saved.get(item.image.id) ?? item.image] : []));
   }, []);
 
   /** Start over from these images (a reloaded post): uploads here are stopped and dropped. */
@@ -226,7 +254,7 @@ export function useUploadQueue(options: UploadQueueOptions = {}) {
     remove,
     move,
     setAlt,
-    commitAlt,
+    saveAlts,
     reset,
     dismissNotice,
   };
