@@ -316,4 +316,48 @@ describe("Session", () => {
       expect(fakeB.refresh).not.toHaveBeenCalled();
     });
   });
+
+  describe("the signed-in hint", () => {
+    function memoryHint(present: boolean) {
+      let value = present;
+      return { get: () => value, set: (next: boolean) => void (value = next), read: () => value };
+    }
+
+    it("spares an anonymous visit the refresh request", async () => {
+      const fake = fakeTransport();
+      const session = new Session({ transport: fake.transport, hint: memoryHint(false) });
+      await session.restore();
+      expect(session.state.status).toBe("anonymous");
+      expect(fake.refresh).not.toHaveBeenCalled();
+    });
+
+    it("is set by a sign-in and cleared by a sign-out, so the next reload asks or does not", async () => {
+      const fake = fakeTransport();
+      const hint = memoryHint(false);
+      const session = new Session({ transport: fake.transport, hint });
+      session.accept(makePair(1));
+      expect(hint.read()).toBe(true);
+      session.signOut();
+      expect(hint.read()).toBe(false);
+    });
+
+    it("with the hint, a reload trades the cookie for a token", async () => {
+      const fake = fakeTransport();
+      const session = new Session({ transport: fake.transport, hint: memoryHint(true) });
+      const restoring = session.restore();
+      fake.answer(0).resolve(makePair(1));
+      await restoring;
+      expect(session.state.status).toBe("signed-in");
+    });
+
+    it("is cleared when the cookie turned out to be gone", async () => {
+      const fake = fakeTransport();
+      const hint = memoryHint(true);
+      const session = new Session({ transport: fake.transport, hint });
+      const restoring = session.restore();
+      fake.answer(0).resolve(null);
+      await restoring;
+      expect(hint.read()).toBe(false);
+    });
+  });
 });
