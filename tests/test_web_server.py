@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,12 @@ def _request(
         return error.code, error.headers, error.read()
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+@contextmanager
+def make_run(data: Path) -> Iterator[System]:
+    """`make run` on free loopback ports with its embedded defaults, stopped on exit."""
     if not DIST.exists():
         pytest.fail("frontend/dist is missing: `make pytest` builds it (make web-build)")
     api_port, web_port = free_port(), free_port()
-    data = tmp_path_factory.mktemp("data")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -75,6 +76,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with make_run(tmp_path_factory.mktemp("data")) as running:
+        yield running
 
 
 def test_app_routes_and_deep_links_serve_the_single_page_app(system: System) -> None:
@@ -137,22 +144,7 @@ def test_mailed_links_open_the_web_app(system: System) -> None:
 
 
 def test_stopping_make_run_stops_the_web_server_too(tmp_path: Path) -> None:
-    api_port, web_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
-    env["DATA_DIR"] = str(tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, str(DEVSERVER), "--port", str(api_port), "--web-port", str(web_port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_serving(
-            f"http://127.0.0.1:{web_port}/api/health", process, "make run", seconds=90
-        )
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with make_run(tmp_path) as running:
+        web_port = int(running.web.rsplit(":", 1)[1])
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("127.0.0.1", web_port))
