@@ -1,4 +1,4 @@
-import { useId, type ReactNode } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from "react";
 
 interface Props {
   label: string;
@@ -35,5 +35,40 @@ export function Field({ label, error, hint, children }: Props) {
         </p>
       ) : null}
     </div>
+  );
+}
+
+type InputAttributes = Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "id" | "value" | "onChange" | "aria-invalid" | "aria-describedby" | "children"
+>;
+
+interface TextFieldProps extends InputAttributes {
+  label: string;
+  error?: string | undefined;
+  hint?: ReactNode;
+  value: string;
+  /** The input's new text. */
+  onChange: (value: string) => void;
+  ref?: Ref<HTMLInputElement>;
+}
+
+/**
+ * A `Field` around one text-like `<input>` (text, email, password…): every
+ * other attribute (`type`, `name`, `autoComplete`, `required`…) goes to the input.
+ */
+export function TextField({ label, error, hint, value, onChange, ref, ...input }: TextFieldProps) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(props) => (
+        <input
+          {...props}
+          {...input}
+          ref={ref}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+        />
+      )}
+    </Field>
   );
 }
