@@ -2,7 +2,7 @@ import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createRef, useState } from "react";
 import { describe, expect, it, vi } from "vitest";
-import { TextField } from "./Field";
+import { EmailField, PasswordField, TextField } from "./Field";
 import { FormAlert, SubmitButton } from "./Form";
 
 function Controlled({ onChange, error }: { onChange: (value: string) => void; error?: string }) {
@@ -58,6 +58,27 @@ describe("TextField", () => {
     const ref = createRef<HTMLInputElement>();
     render(<TextField ref={ref} label="Title" value="" onChange={() => undefined} />);
     expect(ref.current).toBe(screen.getByLabelText("Title"));
+  });
+});
+
+describe("EmailField and PasswordField", () => {
+  it("give the input the attributes browsers and password managers expect", () => {
+    render(
+      <>
+        <EmailField label="Email" value="" onChange={() => undefined} />
+        <PasswordField label="New password" name="new_password" autoComplete="new-password" value="" onChange={() => undefined} />
+      </>,
+    );
+    const email = screen.getByRole("textbox", { name: "Email" });
+    expect(email).toHaveAttribute("type", "email");
+    expect(email).toHaveAttribute("name", "email");
+    expect(email).toHaveAttribute("autocomplete", "email");
+    expect(email).toBeRequired();
+    const password = screen.getByLabelText("New password");
+    expect(password).toHaveAttribute("type", "password");
+    expect(password).toHaveAttribute("name", "new_password");
+    expect(password).toHaveAttribute("autocomplete", "new-password");
+    expect(password).toBeRequired();
   });
 });
 

@@ -72,3 +72,21 @@ export function TextField({ label, error, hint, value, onChange, ref, ...input }
     </Field>
   );
 }
+
+type PresetProps = Omit<TextFieldProps, "type" | "name" | "autoComplete" | "required">;
+
+/** The account's email address, required, as browsers and password managers know it. */
+export function EmailField(props: PresetProps) {
+  return <TextField {...props} type="email" name="email" autoComplete="email" required />;
+}
+
+interface PasswordFieldProps extends PresetProps {
+  name: string;
+  /** `current-password` to sign in or confirm, `new-password` where one is chosen. */
+  autoComplete: "current-password" | "new-password";
+}
+
+/** A required password input. */
+export function PasswordField(props: PasswordFieldProps) {
+  return <TextField {...props} type="password" required />;
+}

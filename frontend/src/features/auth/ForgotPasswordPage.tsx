@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { TextField } from "../../components/Field";
+import { EmailField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call } from "../../lib/api";
 import { useTitle } from "../../lib/useTitle";
@@ -47,16 +47,7 @@ export default function ForgotPasswordPage() {
         <form className="form" onSubmit={(event) => void submit(event)} noValidate>
           <p>Enter the address you signed up with and we will mail you a link to choose a new password.</p>
           <FormAlert>{errors.form}</FormAlert>
-          <TextField
-            label="Email"
-            error={errors.fields.email}
-            type="email"
-            name="email"
-            autoComplete="email"
-            required
-            value={email}
-            onChange={setEmail}
-          />
+          <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
           <div className="form-actions">
             <SubmitButton busy={busy} busyLabel="Sending…">
               Send the link

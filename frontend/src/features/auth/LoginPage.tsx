@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, Redirect, useLocation, useSearch } from "wouter";
-import { TextField } from "../../components/Field";
+import { EmailField, PasswordField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import { ApiError, describeError } from "../../lib/problem";
@@ -60,23 +60,12 @@ export default function LoginPage() {
       <h1>Log in</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
         <FormAlert>{errors.form}</FormAlert>
-        <TextField
-          label="Email"
-          error={errors.fields.email}
-          type="email"
-          name="email"
-          autoComplete="email"
-          required
-          value={email}
-          onChange={setEmail}
-        />
-        <TextField
+        <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
+        <PasswordField
           label="Password"
           error={errors.fields.password}
-          type="password"
           name="password"
           autoComplete="current-password"
-          required
           value={password}
           onChange={setPassword}
         />

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, useSearch } from "wouter";
-import { TextField } from "../../components/Field";
+import { PasswordField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import { ApiError } from "../../lib/problem";
@@ -94,24 +94,20 @@ export default function ResetPasswordPage() {
       <h1>Choose a new password</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
         <FormAlert>{errors.form}</FormAlert>
-        <TextField
+        <PasswordField
           label="New password"
           error={errors.fields.password}
           hint={PASSWORD_RULES}
-          type="password"
           name="password"
           autoComplete="new-password"
-          required
           value={password}
           onChange={setPassword}
         />
-        <TextField
+        <PasswordField
           label="Confirm password"
           error={errors.fields.confirm}
-          type="password"
           name="confirm"
           autoComplete="new-password"
-          required
           value={confirm}
           onChange={setConfirm}
         />

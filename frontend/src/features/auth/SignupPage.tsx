@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { TextField } from "../../components/Field";
+import { EmailField, PasswordField, TextField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call } from "../../lib/api";
 import { useTitle } from "../../lib/useTitle";
@@ -63,16 +63,7 @@ export default function SignupPage() {
       <h1>Sign up</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
         <FormAlert>{errors.form}</FormAlert>
-        <TextField
-          label="Email"
-          error={errors.fields.email}
-          type="email"
-          name="email"
-          autoComplete="email"
-          required
-          value={email}
-          onChange={setEmail}
-        />
+        <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
         <TextField
           label="Username"
           error={errors.fields.username}
@@ -85,14 +76,12 @@ export default function SignupPage() {
           value={username}
           onChange={setUsername}
         />
-        <TextField
+        <PasswordField
           label="Password"
           error={errors.fields.password}
           hint={PASSWORD_RULES}
-          type="password"
           name="password"
           autoComplete="new-password"
-          required
           value={password}
           onChange={setPassword}
         />

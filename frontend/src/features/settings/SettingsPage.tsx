@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { Field, TextField } from "../../components/Field";
+import { Field, PasswordField, TextField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import type { User } from "../../lib/session";
@@ -180,24 +180,20 @@ function PasswordForm() {
       <h2 id="password-heading">Password</h2>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
         <FormAlert>{errors.form}</FormAlert>
-        <TextField
+        <PasswordField
           label="Current password"
           error={errors.fields.current_password}
-          type="password"
           name="current_password"
           autoComplete="current-password"
-          required
           value={current}
           onChange={setCurrent}
         />
-        <TextField
+        <PasswordField
           label="New password"
           error={errors.fields.new_password}
           hint={PASSWORD_RULES}
-          type="password"
           name="new_password"
           autoComplete="new-password"
-          required
           value={next}
           onChange={setNext}
         />
