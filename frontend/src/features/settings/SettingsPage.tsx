@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { Field, PasswordField, TextField } from "../../components/Field";
 import { FormAlert, SubmitButton } from "../../components/Form";
@@ -8,28 +8,14 @@ import { useSession } from "../../lib/useSession";
 import { useTitle } from "../../lib/useTitle";
 import { formErrors, NO_ERRORS, PASSWORD_RULES, type FormErrors } from "../auth/formErrors";
 import { ResendVerification } from "../auth/ResendVerification";
+import { useRefreshUser } from "../auth/useRefreshUser";
 import "../auth/accounts.css";
-
-/** The account as the API has it now (verified in another tab, say), kept in the session. */
-function useFreshUser(): void {
-  useEffect(() => {
-    let live = true;
-    call(api.GET("/users/me")).then(
-      (user) => {
-        if (live) session.updateUser(user);
-      },
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
-}
 
 /** `/settings`: the account, the public profile and the password. */
 export default function SettingsPage() {
   useTitle("Settings");
-  useFreshUser();
+  // The account as the API has it now (verified in another tab, say).
+  useRefreshUser(true);
   const state = useSession();
   // RequireAuth renders this page only for a signed-in person.
   if (state.status !== "signed-in") return null;
