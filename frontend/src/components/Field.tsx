@@ -1,4 +1,4 @@
-import { useId, type ReactNode } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from "react";
 
 interface Props {
   label: string;
@@ -36,4 +36,57 @@ export function Field({ label, error, hint, children }: Props) {
       ) : null}
     </div>
   );
+}
+
+type InputAttributes = Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "id" | "value" | "onChange" | "aria-invalid" | "aria-describedby" | "children"
+>;
+
+interface TextFieldProps extends InputAttributes {
+  label: string;
+  error?: string | undefined;
+  hint?: ReactNode;
+  value: string;
+  /** The input's new text. */
+  onChange: (value: string) => void;
+  ref?: Ref<HTMLInputElement>;
+}
+
+/**
+ * A `Field` around one text-like `<input>` (text, email, password…): every
+ * other attribute (`type`, `name`, `autoComplete`, `required`…) goes to the input.
+ */
+export function TextField({ label, error, hint, value, onChange, ref, ...input }: TextFieldProps) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(props) => (
+        <input
+          {...props}
+          {...input}
+          ref={ref}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+type PresetProps = Omit<TextFieldProps, "type" | "name" | "autoComplete" | "required">;
+
+/** The account's email address, required, as browsers and password managers know it. */
+export function EmailField(props: PresetProps) {
+  return <TextField {...props} type="email" name="email" autoComplete="email" required />;
+}
+
+interface PasswordFieldProps extends PresetProps {
+  name: string;
+  /** `current-password` to sign in or confirm, `new-password` where one is chosen. */
+  autoComplete: "current-password" | "new-password";
+}
+
+/** A required password input. */
+export function PasswordField(props: PasswordFieldProps) {
+  return <TextField {...props} type="password" required />;
 }

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { Field } from "../../components/Field";
+import { EmailField } from "../../components/Field";
+import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call } from "../../lib/api";
 import { useTitle } from "../../lib/useTitle";
 import { formErrors, NO_ERRORS, type FormErrors } from "./formErrors";
@@ -45,28 +46,12 @@ export default function ForgotPasswordPage() {
       ) : (
         <form className="form" onSubmit={(event) => void submit(event)} noValidate>
           <p>Enter the address you signed up with and we will mail you a link to choose a new password.</p>
-          {errors.form ? (
-            <p className="form-error" role="alert">
-              {errors.form}
-            </p>
-          ) : null}
-          <Field label="Email" error={errors.fields.email}>
-            {(props) => (
-              <input
-                {...props}
-                type="email"
-                name="email"
-                autoComplete="email"
-                required
-                value={email}
-                onChange={(event) => setEmail(event.target.value)}
-              />
-            )}
-          </Field>
+          <FormAlert>{errors.form}</FormAlert>
+          <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
           <div className="form-actions">
-            <button type="submit" className="button button-primary" disabled={busy}>
-              {busy ? "Sending…" : "Send the link"}
-            </button>
+            <SubmitButton busy={busy} busyLabel="Sending…">
+              Send the link
+            </SubmitButton>
           </div>
         </form>
       )}

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link, Redirect, useLocation, useSearch } from "wouter";
-import { Field } from "../../components/Field";
+import { EmailField, PasswordField } from "../../components/Field";
+import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import { ApiError, describeError } from "../../lib/problem";
 import { useSession } from "../../lib/useSession";
@@ -58,41 +59,20 @@ export default function LoginPage() {
     <section className="auth-page">
       <h1>Log in</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
-        {errors.form ? (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        ) : null}
-        <Field label="Email" error={errors.fields.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              name="email"
-              autoComplete="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Password" error={errors.fields.password}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          )}
-        </Field>
+        <FormAlert>{errors.form}</FormAlert>
+        <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
+        <PasswordField
+          label="Password"
+          error={errors.fields.password}
+          name="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={setPassword}
+        />
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? "Logging in…" : "Log in"}
-          </button>
+          <SubmitButton busy={busy} busyLabel="Logging in…">
+            Log in
+          </SubmitButton>
           <Link href="/forgot-password">Forgot password?</Link>
         </div>
       </form>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link, useSearch } from "wouter";
-import { Field } from "../../components/Field";
+import { PasswordField } from "../../components/Field";
+import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import { ApiError } from "../../lib/problem";
 import { useTitle } from "../../lib/useTitle";
@@ -92,41 +93,28 @@ export default function ResetPasswordPage() {
     <section className="auth-page">
       <h1>Choose a new password</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
-        {errors.form ? (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        ) : null}
-        <Field label="New password" error={errors.fields.password} hint={PASSWORD_RULES}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="password"
-              autoComplete="new-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Confirm password" error={errors.fields.confirm}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="confirm"
-              autoComplete="new-password"
-              required
-              value={confirm}
-              onChange={(event) => setConfirm(event.target.value)}
-            />
-          )}
-        </Field>
+        <FormAlert>{errors.form}</FormAlert>
+        <PasswordField
+          label="New password"
+          error={errors.fields.password}
+          hint={PASSWORD_RULES}
+          name="password"
+          autoComplete="new-password"
+          value={password}
+          onChange={setPassword}
+        />
+        <PasswordField
+          label="Confirm password"
+          error={errors.fields.confirm}
+          name="confirm"
+          autoComplete="new-password"
+          value={confirm}
+          onChange={setConfirm}
+        />
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? "Saving…" : "Change password"}
-          </button>
+          <SubmitButton busy={busy} busyLabel="Saving…">
+            Change password
+          </SubmitButton>
         </div>
       </form>
     </section>

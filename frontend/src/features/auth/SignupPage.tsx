@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { Field } from "../../components/Field";
+import { EmailField, PasswordField, TextField } from "../../components/Field";
+import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call } from "../../lib/api";
 import { useTitle } from "../../lib/useTitle";
 import { formErrors, NO_ERRORS, PASSWORD_RULES, type FormErrors } from "./formErrors";
@@ -61,59 +62,33 @@ export default function SignupPage() {
     <section className="auth-page">
       <h1>Sign up</h1>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
-        {errors.form ? (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        ) : null}
-        <Field label="Email" error={errors.fields.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              name="email"
-              autoComplete="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+        <FormAlert>{errors.form}</FormAlert>
+        <EmailField label="Email" error={errors.fields.email} value={email} onChange={setEmail} />
+        <TextField
           label="Username"
           error={errors.fields.username}
           hint="3–30 characters: lower-case letters, digits and underscores."
-        >
-          {(props) => (
-            <input
-              {...props}
-              name="username"
-              autoComplete="username"
-              autoCapitalize="none"
-              spellCheck={false}
-              required
-              value={username}
-              onChange={(event) => setUsername(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Password" error={errors.fields.password} hint={PASSWORD_RULES}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="password"
-              autoComplete="new-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          )}
-        </Field>
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          value={username}
+          onChange={setUsername}
+        />
+        <PasswordField
+          label="Password"
+          error={errors.fields.password}
+          hint={PASSWORD_RULES}
+          name="password"
+          autoComplete="new-password"
+          value={password}
+          onChange={setPassword}
+        />
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? "Creating account…" : "Create account"}
-          </button>
+          <SubmitButton busy={busy} busyLabel="Creating account…">
+            Create account
+          </SubmitButton>
         </div>
       </form>
       <div className="auth-links">

@@ -1,11 +1,12 @@
 import { useEffect, useState } from "react";
 import { Link, useSearch } from "wouter";
-import { api, call, session } from "../../lib/api";
+import { api, call } from "../../lib/api";
 import { ApiError, describeError } from "../../lib/problem";
 import type { SessionState } from "../../lib/session";
 import { useSession } from "../../lib/useSession";
 import { useTitle } from "../../lib/useTitle";
 import { ResendVerification } from "./ResendVerification";
+import { useRefreshUser } from "./useRefreshUser";
 import "./accounts.css";
 
 type Outcome = { status: "verified" } | { status: "failed"; error: unknown };
@@ -43,20 +44,7 @@ function isBadToken(error: unknown): boolean {
 /** Verified here: a signed-in tab shows the account as verified without a reload. */
 function useRefreshUserOnceVerified(verified: boolean) {
   const state = useSession();
-  const stale = verified && state.status === "signed-in" && !state.user.email_verified;
-  useEffect(() => {
-    if (!stale) return;
-    let live = true;
-    call(api.GET("/users/me")).then(
-      (user) => {
-        if (live) session.updateUser(user);
-      },
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, [stale]);
+  useRefreshUser(verified && state.status === "signed-in" && !state.user.email_verified);
 }
 
 /** `/verify-email?token=…`: the page the verification mail links to. */

@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "wouter";
-import { Field } from "../../components/Field";
+import { Field, TextField } from "../../components/Field";
 import type { Image, Schemas } from "../../lib/api";
 import { ApiError, describeError, fieldErrors } from "../../lib/problem";
 import { ImagesField } from "./ImagesField";
@@ -218,18 +218,16 @@ export function PostForm({
 
   return (
     <form className="post-form" noValidate onSubmit={(event) => void submit(event)}>
-      <Field label="Title" error={errors.title} hint={`Required; up to ${MAX_TITLE} characters.`}>
-        {(props) => (
-          <input
-            {...props}
-            ref={titleRef}
-            type="text"
-            required
-            value={title}
-            onChange={(event) => setTitle(event.target.value)}
-          />
-        )}
-      </Field>
+      <TextField
+        label="Title"
+        error={errors.title}
+        hint={`Required; up to ${MAX_TITLE} characters.`}
+        ref={titleRef}
+        type="text"
+        required
+        value={title}
+        onChange={setTitle}
+      />
       <Field label="Body" error={errors.body} hint={`Optional; up to ${MAX_BODY.toLocaleString("en")} characters.`}>
         {(props) => (
           <textarea

@@ -1,6 +1,7 @@
 import { useRef, useState, type FormEvent } from "react";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { Field } from "../../components/Field";
+import { TextField } from "../../components/Field";
+import { FormAlert } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import { ApiError, fieldErrors } from "../../lib/problem";
 import type { Profile } from "./useProfile";
@@ -61,23 +62,17 @@ export function DisplayNameForm({ profile, onChanged }: Props) {
   }
   return (
     <form className="display-name-form" onSubmit={(event) => void save(event)} noValidate>
-      <Field label="Display name" error={errors.display_name} hint="Up to 50 characters. Empty shows your username.">
-        {(props) => (
-          <input
-            {...props}
-            value={value}
-            onChange={(event) => setValue(event.target.value)}
-            maxLength={50}
-            autoComplete="nickname"
-            autoFocus
-          />
-        )}
-      </Field>
-      {errors[""] ? (
-        <p className="form-error" role="alert">
-          {errors[""]}
-        </p>
-      ) : null}
+      <TextField
+        label="Display name"
+        error={errors.display_name}
+        hint="Up to 50 characters. Empty shows your username."
+        value={value}
+        onChange={setValue}
+        maxLength={50}
+        autoComplete="nickname"
+        autoFocus
+      />
+      <FormAlert>{errors[""]}</FormAlert>
       {failure ? <ErrorMessage error={failure} /> : null}
       <div className="form-actions">
         <button type="submit" className="button button-primary" aria-disabled={saving}>

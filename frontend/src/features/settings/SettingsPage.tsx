@@ -1,34 +1,21 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
-import { Field } from "../../components/Field";
+import { Field, PasswordField, TextField } from "../../components/Field";
+import { FormAlert, SubmitButton } from "../../components/Form";
 import { api, call, session } from "../../lib/api";
 import type { User } from "../../lib/session";
 import { useSession } from "../../lib/useSession";
 import { useTitle } from "../../lib/useTitle";
 import { formErrors, NO_ERRORS, PASSWORD_RULES, type FormErrors } from "../auth/formErrors";
 import { ResendVerification } from "../auth/ResendVerification";
+import { useRefreshUser } from "../auth/useRefreshUser";
 import "../auth/accounts.css";
-
-/** The account as the API has it now (verified in another tab, say), kept in the session. */
-function useFreshUser(): void {
-  useEffect(() => {
-    let live = true;
-    call(api.GET("/users/me")).then(
-      (user) => {
-        if (live) session.updateUser(user);
-      },
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
-}
 
 /** `/settings`: the account, the public profile and the password. */
 export default function SettingsPage() {
   useTitle("Settings");
-  useFreshUser();
+  // The account as the API has it now (verified in another tab, say).
+  useRefreshUser(true);
   const state = useSession();
   // RequireAuth renders this page only for a signed-in person.
   if (state.status !== "signed-in") return null;
@@ -104,30 +91,20 @@ function ProfileForm({ user }: { user: User }) {
     <section className="settings-section" aria-labelledby="profile-heading">
       <h2 id="profile-heading">Profile</h2>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
-        {errors.form ? (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        ) : null}
-        <Field
+        <FormAlert>{errors.form}</FormAlert>
+        <TextField
           label="Display name"
           error={errors.fields.display_name}
           hint="Shown with your posts instead of your username. Up to 50 characters."
-        >
-          {(props) => (
-            <input
-              {...props}
-              name="display_name"
-              autoComplete="name"
-              maxLength={50}
-              value={displayName}
-              onChange={(event) => {
-                setDisplayName(event.target.value);
-                setSaved(false);
-              }}
-            />
-          )}
-        </Field>
+          name="display_name"
+          autoComplete="name"
+          maxLength={50}
+          value={displayName}
+          onChange={(value) => {
+            setDisplayName(value);
+            setSaved(false);
+          }}
+        />
         <Field label="Bio" error={errors.fields.bio} hint="Up to 500 characters.">
           {(props) => (
             <textarea
@@ -144,9 +121,9 @@ function ProfileForm({ user }: { user: User }) {
           )}
         </Field>
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? "Saving…" : "Save profile"}
-          </button>
+          <SubmitButton busy={busy} busyLabel="Saving…">
+            Save profile
+          </SubmitButton>
           <span role="status" className="success">
             {saved ? "Profile saved." : ""}
           </span>
@@ -188,41 +165,28 @@ function PasswordForm() {
     <section className="settings-section" aria-labelledby="password-heading">
       <h2 id="password-heading">Password</h2>
       <form className="form" onSubmit={(event) => void submit(event)} noValidate>
-        {errors.form ? (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        ) : null}
-        <Field label="Current password" error={errors.fields.current_password}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="current_password"
-              autoComplete="current-password"
-              required
-              value={current}
-              onChange={(event) => setCurrent(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="New password" error={errors.fields.new_password} hint={PASSWORD_RULES}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              name="new_password"
-              autoComplete="new-password"
-              required
-              value={next}
-              onChange={(event) => setNext(event.target.value)}
-            />
-          )}
-        </Field>
+        <FormAlert>{errors.form}</FormAlert>
+        <PasswordField
+          label="Current password"
+          error={errors.fields.current_password}
+          name="current_password"
+          autoComplete="current-password"
+          value={current}
+          onChange={setCurrent}
+        />
+        <PasswordField
+          label="New password"
+          error={errors.fields.new_password}
+          hint={PASSWORD_RULES}
+          name="new_password"
+          autoComplete="new-password"
+          value={next}
+          onChange={setNext}
+        />
         <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? "Changing…" : "Change password"}
-          </button>
+          <SubmitButton busy={busy} busyLabel="Changing…">
+            Change password
+          </SubmitButton>
         </div>
         <p role="status" className="success">
           {changed
