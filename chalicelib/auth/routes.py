@@ -6,7 +6,7 @@ from http.cookies import CookieError, SimpleCookie
 
 from chalice.app import Request
 
-from chalicelib import http
+from chalicelib import wire
 from chalicelib.auth import service
 from chalicelib.auth.models import (
     Accepted,
@@ -45,7 +45,7 @@ def register(ctx: Context, *, body: RegisterIn) -> Registered:
         mailer=ctx.mailer,
         settings=ctx.settings,
         data=body,
-        client_ip=http.client_ip(ctx.request),
+        client_ip=wire.client_ip(ctx.request),
     )
     return Registered(user=_private(ctx, user))
 
@@ -61,7 +61,7 @@ def login(ctx: Context, *, body: LoginIn) -> Answer:
         settings=ctx.settings,
         email=body.email,
         password=body.password,
-        client_ip=http.client_ip(ctx.request),
+        client_ip=wire.client_ip(ctx.request),
     )
     return _tokens_response(ctx, issued)
 

@@ -1,4 +1,6 @@
-"""HTTP plumbing shared by every route: JSON encoding, request parsing, problem+json.
+"""What crosses the wire, for every route: JSON encoding, request parsing, problem+json.
+
+Named ``wire``, not ``http``, so it is never read as the standard library's module.
 
 This module holds the one error map: every ``DomainError`` and every pydantic
 ``ValidationError`` becomes an RFC 9457 ``application/problem+json`` response
