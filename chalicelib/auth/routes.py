@@ -19,9 +19,9 @@ from chalicelib.auth.models import (
     TokenIn,
     TokenPair,
 )
-from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
+from chalicelib.sessions import ABSOLUTE_LIFETIME
 from chalicelib.users import service as users_service
 from chalicelib.users.models import UserPrivate
 from chalicelib.users.repository import UserRecord
