@@ -60,6 +60,7 @@ def test_a_model_encodes_exactly_as_its_json_dump_does_inside_a_document() -> No
     )
     alone = wire.dumps(model)
     inside = wire.dumps({"m": model})
+    assert alone == model.model_dump_json()
     assert inside == '{"m":' + alone + "}"
     assert json.loads(alone)["at"] == "2026-01-02T03:04:05.678000Z"
     assert "Zoë" in alone
@@ -91,6 +92,17 @@ def test_json_nested_thousands_deep_is_malformed_not_a_crash() -> None:
     with pytest.raises(errors.BadRequest) as caught:
         wire.parse_json_body(make_request(deep), Sample)
     assert caught.value.code == "malformed_json"
+
+
+def test_plain_data_is_written_byte_for_byte_as_the_json_module_writes_it() -> None:
+    document = {
+        "text": 'Zoë says "hi"\n\u2028</script>\x01\x7f',
+        "numbers": [0, -1, 2.5, 1e16, 0.1, 10**18],
+        "flags": [True, False, None],
+        "nested": {"empty": {}, "list": [], "s": "\\"},
+    }
+    expected = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    assert wire.dumps(document) == expected
 
 
 def test_unknown_objects_are_refused_not_stringified() -> None:
