@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
+from http.cookies import CookieError, Morsel, SimpleCookie
 
 from chalice.app import Request
 
@@ -160,16 +160,17 @@ def _private(ctx: Context, user: UserRecord) -> UserPrivate:
 
 
 def _cookie_header(ctx: Context, value: str, *, max_age: int) -> str:
-    parts = [
-        f"{COOKIE}={value}",
-        f"Path={ctx.settings.auth_cookie_path}",
-        f"Max-Age={max_age}",
-        "HttpOnly",
-        "SameSite=Lax",
-    ]
-    if _is_secure(ctx.request):
-        parts.append("Secure")
-    return "; ".join(parts)
+    """The refresh cookie as a ``Set-Cookie`` value; an empty value with ``max_age=0`` clears it."""
+    morsel: Morsel[str] = Morsel()
+    # Refresh tokens are URL-safe base64, cookie-octets as they are; the empty
+    # value that clears the cookie is written bare (``refresh_token=``), not as "".
+    morsel.set(COOKIE, value, SimpleCookie().value_encode(value)[1] if value else "")
+    morsel["path"] = ctx.settings.auth_cookie_path
+    morsel["max-age"] = max_age
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    morsel["secure"] = _is_secure(ctx.request)
+    return morsel.OutputString()
 
 
 def _is_secure(request: Request) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from http.cookies import SimpleCookie
 from typing import Any
 
 import jwt
@@ -182,6 +183,31 @@ def test_the_cookie_is_secure_except_on_plain_http_localhost(
         "/auth/login", json=body, headers={"Host": "localhost", "X-Forwarded-Proto": "https"}
     )
     assert "Secure" in proxied.headers["set-cookie"]
+
+
+def test_login_sets_and_logout_clears_the_refresh_cookie_with_every_attribute(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.signup("ann")
+    deployed = {"Host": "api.snapboard.example"}
+    body = {"email": "ann@example.com", "password": PASSWORD}
+    login = client.post("/auth/login", json=body, headers=deployed)
+    token = login.json["refresh_token"]
+    assert login.headers["set-cookie"] == (
+        f"refresh_token={token}; HttpOnly; Max-Age=2592000; Path=/auth; SameSite=Lax; Secure"
+    )
+    headers = {**deployed, "Authorization": f"Bearer {login.json['access_token']}"}
+    logout = client.post("/auth/logout", headers=headers)
+    assert logout.headers["set-cookie"] == (
+        "refresh_token=; HttpOnly; Max-Age=0; Path=/auth; SameSite=Lax; Secure"
+    )
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(logout.headers["set-cookie"])
+    cleared = jar["refresh_token"]
+    assert (cleared.value, cleared["max-age"], cleared["path"]) == ("", "0", "/auth")
+    assert cleared["httponly"] is True
+    assert cleared["secure"] is True
+    assert cleared["samesite"] == "Lax"
 
 
 @pytest.mark.parametrize(
