@@ -44,10 +44,11 @@ seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
 
 test: lint typecheck lint-infra pytest web-test ## ruff, mypy, linters, pytest, the web app's checks and browser tests
 
-lint: $(STAMP) ## ruff lint and format check, and the import contracts (pyproject.toml)
+lint: $(STAMP) ## ruff lint and format check, the import contracts and vulture (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

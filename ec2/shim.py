@@ -357,7 +357,7 @@ def _arm_deadline(seconds: float) -> bool:
     return True
 
 
-def _expire(signum: int, frame: FrameType | None) -> None:
+def _expire(_signum: int, _frame: FrameType | None) -> None:
     raise RequestTimedOut
 
 
