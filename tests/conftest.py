@@ -26,6 +26,7 @@ import pytest
 from argon2 import PasswordHasher
 from chalice.test import Client
 
+from chalicelib.auth import service as auth_service
 from chalicelib.composition import Clients, create_app, forget_process_clients
 from chalicelib.principal import Principal
 from chalicelib.resources import Resources
@@ -39,6 +40,12 @@ REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
 _BACKENDS = [pytest.param("mongomock", id="mongomock")]
 if REAL_MONGODB_URI:
     _BACKENDS.append(pytest.param("mongodb", id="mongodb", marks=pytest.mark.integration))
+
+
+@pytest.fixture
+def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password-reset answers without their timing floor (tests of the floor set their own)."""
+    monkeypatch.setattr(auth_service, "RESET_RESPONSE_FLOOR_SECONDS", 0)
 
 
 @pytest.fixture

@@ -15,10 +15,7 @@ from chalicelib.composition import Clients
 from tests.accounts import PASSWORD, Accounts
 from tests.support import FakeClock, Http
 
-
-@pytest.fixture(autouse=True)
-def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "RESET_RESPONSE_FLOOR_SECONDS", 0)
+pytestmark = pytest.mark.usefixtures("no_reset_floor")
 
 
 # ------------------------------------------------------------------ register
