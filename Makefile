@@ -103,11 +103,13 @@ lint-infra: $(STAMP) $(LINT_STAMP) ## actionlint, zizmor and the schema on workf
 	@if [ -n "$(TEMPLATES)" ]; then echo "cfn-lint $(TEMPLATES)"; $(BIN)/cfn-lint $(TEMPLATES); \
 	else echo "cfn-lint: no CloudFormation templates outside build/"; fi
 
-package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), then cfn-lint it
+package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), cfn-lint it, test it
 	rm -rf build
 	@# The template names no region (it uses AWS::Region); chalice only wants one set.
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/
 	$(BIN)/cfn-lint build/sam.json
+	@# The package tests run here, on this very artifact: the only build in CI and in a deploy.
+	$(BIN)/pytest -q -p no:randomly tests/test_lambda_package.py --lambda-package build
 	@ls -l build/deployment.zip
 
 serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT

@@ -42,6 +42,14 @@ if REAL_MONGODB_URI:
     _BACKENDS.append(pytest.param("mongodb", id="mongodb", marks=pytest.mark.integration))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--lambda-package",
+        metavar="DIR",
+        help="`chalice package` output for tests/test_lambda_package.py (make package)",
+    )
+
+
 @pytest.fixture
 def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Password-reset answers without their timing floor (tests of the floor set their own)."""
