@@ -131,7 +131,12 @@ class LocalStore:
         self.purge(f"/{file_id}")
 
     def purge(self, path: str) -> None:
-        shutil.rmtree(self._cache_dir(path.lstrip("/")), ignore_errors=True)
+        try:
+            shutil.rmtree(self._cache_dir(path.lstrip("/")))
+        except FileNotFoundError:
+            return  # no variant of it was ever rendered
+        except OSError as exc:
+            raise StoreError(f"could not purge the cached variants: {exc.strerror}") from None
 
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
         relative = path.lstrip("/")
