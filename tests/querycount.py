@@ -3,11 +3,20 @@
 pymongo's command monitoring never sees the embedded stand-in, so the count
 is taken one level up: every collection method that talks to the server is
 one operation. The same wrapper works around a real MongoClient.
+
+A test module counts its app's operations by asking for ``counted`` and
+serving ``counting_svc`` as its ``svc`` (tests/conftest.py loads these fixtures).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
+
+from chalicelib.composition import Clients
+from chalicelib.settings import Settings
+from tests.support import CHEAP_HASHER, FakeClock
 
 OPERATIONS = {
     "find",
@@ -82,3 +91,22 @@ class CountingClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+@pytest.fixture
+def counted() -> Counter:
+    """Every database operation the test's app makes, in order."""
+    return Counter()
+
+
+@pytest.fixture
+def counting_svc(
+    settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter
+) -> Clients:
+    """The test's clients, their database counting every operation into ``counted``."""
+    return Clients(
+        settings,
+        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
+        password_hasher=CHEAP_HASHER,
+        clock=clock,
+    )

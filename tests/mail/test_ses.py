@@ -17,8 +17,7 @@ from chalicelib.mail.message import MailError, link_mail
 from chalicelib.mail.ses import SesMailer
 from chalicelib.settings import Settings
 from tests.accounts import Accounts
-from tests.conftest import CHEAP_HASHER
-from tests.support import FakeClock, Http
+from tests.support import CHEAP_HASHER, FakeClock, Http
 
 REGION = "eu-west-1"
 SENDER = "hello@snapboard.example"
