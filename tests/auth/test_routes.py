@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 
 from chalicelib.auth import service
 from chalicelib.composition import Clients
@@ -222,18 +224,23 @@ def test_wrong_credentials_get_the_same_401(
 
 
 def test_login_rehashes_a_password_when_the_parameters_change(
-    accounts: Accounts, svc: Clients
+    accounts: Accounts, svc: Clients, serve: Callable[[Clients], Http]
 ) -> None:
-    from argon2 import PasswordHasher
-
     accounts.register("ann")
     before = _user_doc(svc, "ann")["password_hash"]
-    svc._built["password_hasher"] = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1)
-    assert accounts.login("ann").status == 200
+    # The same database, served after a deploy that changed the hasher's parameters.
+    retuned = Clients(
+        svc.settings,
+        mongo_client=svc.mongo_client,
+        password_hasher=PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1),
+        clock=svc.clock,
+    )
+    after_deploy = Accounts(serve(retuned), retuned)
+    assert after_deploy.login("ann").status == 200
     after = _user_doc(svc, "ann")["password_hash"]
     assert after != before
     assert "m=1024,t=2,p=1" in after
-    assert accounts.login("ann").status == 200
+    assert after_deploy.login("ann").status == 200
 
 
 def test_an_unverified_user_can_log_in_and_read(accounts: Accounts, client: Http) -> None:
