@@ -16,7 +16,7 @@ WEB_DIST   := $(WEB)/dist/index.html
 WEB_SOURCES = $(shell find $(WEB)/src $(WEB)/public -type f) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev seed serve test lint format typecheck pytest indexes admin clean
+.PHONY: help install run dev seed serve test lint format typecheck pytest coverage indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
@@ -61,6 +61,9 @@ pytest: $(STAMP) $(WEB_DIST) ## the test suite (exit 5, "no tests collected", co
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
+
+coverage: $(STAMP) $(WEB_DIST) ## the test suite with line coverage of app.py, chalicelib/ and ec2/
+	$(BIN)/pytest -q --cov=app --cov=chalicelib --cov=ec2 --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 indexes: $(STAMP) ## create the MongoDB indexes declared in chalicelib/db.py (idempotent)
 	$(BIN)/python -m chalicelib.manage indexes
