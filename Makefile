@@ -16,7 +16,7 @@ WEB_DIST   := $(WEB)/dist/index.html
 WEB_SOURCES = $(shell find $(WEB)/src $(WEB)/public -type f) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev seed serve test lint format typecheck pytest indexes admin clean
+.PHONY: help install run dev seed serve test lint format typecheck pytest coverage indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
@@ -44,10 +44,11 @@ seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
 
 test: lint typecheck lint-infra pytest web-test ## ruff, mypy, linters, pytest, the web app's checks and browser tests
 
-lint: $(STAMP) ## ruff lint and format check, and the import contracts (pyproject.toml)
+lint: $(STAMP) ## ruff lint and format check, the import contracts and vulture (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -60,6 +61,9 @@ pytest: $(STAMP) $(WEB_DIST) ## the test suite (exit 5, "no tests collected", co
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
+
+coverage: $(STAMP) $(WEB_DIST) ## the test suite with line coverage of app.py, chalicelib/ and ec2/
+	$(BIN)/pytest -q --cov=app --cov=chalicelib --cov=ec2 --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 indexes: $(STAMP) ## create the MongoDB indexes declared in chalicelib/db.py (idempotent)
 	$(BIN)/python -m chalicelib.manage indexes
@@ -102,11 +106,13 @@ lint-infra: $(STAMP) $(LINT_STAMP) ## actionlint, zizmor and the schema on workf
 	@if [ -n "$(TEMPLATES)" ]; then echo "cfn-lint $(TEMPLATES)"; $(BIN)/cfn-lint $(TEMPLATES); \
 	else echo "cfn-lint: no CloudFormation templates outside build/"; fi
 
-package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), then cfn-lint it
+package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), cfn-lint it, test it
 	rm -rf build
 	@# The template names no region (it uses AWS::Region); chalice only wants one set.
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/
 	$(BIN)/cfn-lint build/sam.json
+	@# The package tests run here, on this very artifact: the only build in CI and in a deploy.
+	$(BIN)/pytest -q -p no:randomly tests/test_lambda_package.py --lambda-package build
 	@ls -l build/deployment.zip
 
 serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT

@@ -294,8 +294,8 @@ def sweep(clients: Resources) -> str:
     return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
 
 
-def seed_demo(clients: Resources) -> Seeded:
-    """Load the demo data set into the database ``clients`` use."""
+def seed_demo(clients: Resources, *, posts_count: int | None = None) -> Seeded:
+    """Load the demo data set (``posts_count`` posts: the demo's own count by default)."""
     from chalicelib import demo
 
     return demo.seed(
@@ -304,4 +304,5 @@ def seed_demo(clients: Resources) -> Seeded:
         image_store=clients.image_store,
         password_hasher=clients.password_hasher,
         clock=clients.clock,
+        posts_count=demo.POSTS if posts_count is None else posts_count,
     )

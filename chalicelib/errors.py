@@ -1,7 +1,7 @@
 """Domain exceptions.
 
 They describe what went wrong in the language of the application and carry no
-HTTP: `chalicelib.http` holds the one map that turns them into problem+json.
+HTTP: `chalicelib.wire` holds the one map that turns them into problem+json.
 """
 
 from __future__ import annotations

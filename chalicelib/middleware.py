@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from chalicelib import errors, http
+from chalicelib import errors, wire
 from chalicelib.cors import OriginPolicy
 from chalicelib.logs import bind_request_id, get_logger, unbind_request_id
 
@@ -85,11 +85,11 @@ def _request_id(request: Request) -> str:
 
 def _limited(request: Request, get_response: GetResponse) -> Response:
     try:
-        http.check_body_size(
+        wire.check_body_size(
             declared=request.headers.get("content-length"), received=len(request.raw_body or b"")
         )
     except errors.PayloadTooLarge as exc:
-        return http.error_to_response(exc)
+        return wire.error_to_response(exc)
     return get_response(request)
 
 
@@ -99,11 +99,11 @@ def _normalise_chalice_error(response: Response) -> None:
     if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
         return
     status = response.status_code
-    problem = http.problem_response(
+    problem = wire.problem_response(
         status, _title(str(body["Code"])), str(body["Message"]), code="gateway_error"
     )
     response.body = problem.body
-    response.headers["Content-Type"] = http.PROBLEM_JSON
+    response.headers["Content-Type"] = wire.PROBLEM_JSON
 
 
 def _add_cors(request: Request, response: Response, policy: OriginPolicy | None) -> None:
@@ -136,7 +136,7 @@ def _title(code: str) -> str:
 def _add_security_headers(request: Request, response: Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    content_type = response.headers.get("Content-Type", http.JSON)
+    content_type = response.headers.get("Content-Type", wire.JSON)
     if "json" in content_type:
         response.headers.setdefault("Content-Security-Policy", JSON_CSP)
     if "Cache-Control" in response.headers and response.status_code < 400:

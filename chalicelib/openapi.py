@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from chalicelib import http
+from chalicelib import wire
 from chalicelib.routespec import RouteSpec
 
 OPENAPI_VERSION = "3.1.0"
@@ -77,7 +77,7 @@ SchemaKey = tuple[type[BaseModel], Literal["validation", "serialization"]]
 
 
 def _schemas(specs: list[RouteSpec]) -> tuple[dict[SchemaKey, Any], dict[str, Any]]:
-    wanted: dict[SchemaKey, None] = {(http.Problem, "serialization"): None}
+    wanted: dict[SchemaKey, None] = {(wire.Problem, "serialization"): None}
     for spec in specs:
         if spec.body is not None:
             wanted[(spec.body, "validation")] = None
@@ -111,7 +111,7 @@ def _operation(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
     if spec.body is not None:
         operation["requestBody"] = {
             "required": spec.body_required,
-            "content": {http.JSON: {"schema": refs[(spec.body, "validation")]}},
+            "content": {wire.JSON: {"schema": refs[(spec.body, "validation")]}},
         }
     elif spec.raw_body is not None:
         operation["requestBody"] = {
@@ -143,7 +143,7 @@ def _responses(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
         statuses.add(401)
     if spec.auth in ("verified", "admin"):
         statuses.add(403)
-    problem = {http.PROBLEM_JSON: {"schema": refs[(http.Problem, "serialization")]}}
+    problem = {wire.PROBLEM_JSON: {"schema": refs[(wire.Problem, "serialization")]}}
     for status in sorted(statuses):
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),

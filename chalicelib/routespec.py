@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from chalicelib.http import JSON
+from chalicelib.wire import JSON
 
 # What a route demands of its caller. "optional" passes ``user=None`` to anonymous callers.
 AuthLevel = Literal["optional", "user", "verified", "admin"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import errors, http
+from chalicelib import errors, wire
 from chalicelib.logs import get_logger
 from chalicelib.resources import Resources
 from chalicelib.routespec import AuthLevel, RawBody, RouteSpec
@@ -230,7 +230,7 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         errors: Iterable[int] = (),
-        response_media_type: str = http.JSON,
+        response_media_type: str = wire.JSON,
         include_in_schema: bool = True,
         auth: AuthLevel | None = None,
     ) -> Callable[[View], View]:
@@ -282,22 +282,22 @@ def _wrap(api: Api, spec: RouteSpec, view: View) -> View:
             if spec.auth is not None:
                 kwargs["user"] = _authorize(spec.auth, api.authenticator(ctx))
             if spec.body is not None:
-                kwargs["body"] = http.parse_json_body(
+                kwargs["body"] = wire.parse_json_body(
                     request, spec.body, required=spec.body_required
                 )
             if spec.query is not None:
-                kwargs["query"] = http.parse_query(request, spec.query)
+                kwargs["query"] = wire.parse_query(request, spec.query)
             result = view(ctx, **kwargs)
             return to_response(result, spec.status)
         except errors.DomainError as exc:
-            return http.error_to_response(exc)
+            return wire.error_to_response(exc)
         except ConfigError as exc:
             # The message names variables, never their values.
             log.error({"event": "config_error", "problems": exc.problems})
-            return http.internal_error_response()
+            return wire.internal_error_response()
         except Exception:
             log.exception({"event": "unhandled_exception", "route": spec.name})
-            return http.internal_error_response()
+            return wire.internal_error_response()
 
     return handler
 
@@ -325,7 +325,7 @@ def to_response(result: Any, status: int) -> Response:
     if isinstance(answer.body, (str, bytes)):
         headers["Content-Type"] = answer.media_type or "application/octet-stream"
         return Response(body=answer.body, status_code=code, headers=headers)
-    return http.json_response(answer.body, status=code, headers=headers)
+    return wire.json_response(answer.body, status=code, headers=headers)
 
 
 def _method_fallback(api: Api, allowed: list[str]) -> View:
@@ -334,9 +334,9 @@ def _method_fallback(api: Api, allowed: list[str]) -> View:
         if request is not None and request.method == "OPTIONS":
             # A CORS preflight (or a plain OPTIONS): the middleware adds the
             # Access-Control-* headers when the origin is allowed.
-            return http.empty_response(204, {"Allow": ", ".join(allowed)})
+            return wire.empty_response(204, {"Allow": ", ".join(allowed)})
         method = request.method if request is not None else "this method"
-        return http.error_to_response(
+        return wire.error_to_response(
             errors.MethodNotAllowed(f"{method} is not allowed here.", allowed=allowed)
         )
 
@@ -344,7 +344,7 @@ def _method_fallback(api: Api, allowed: list[str]) -> View:
 
 
 def _not_found(**_: str) -> Response:
-    return http.error_to_response(errors.NotFound("No such resource."))
+    return wire.error_to_response(errors.NotFound("No such resource."))
 
 
 def _name_for(path: str) -> str:

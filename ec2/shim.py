@@ -37,7 +37,7 @@ from chalice.config import Config
 from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
 from chalice.local import LambdaContext
 
-from chalicelib import errors, http
+from chalicelib import errors, wire
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -189,15 +189,15 @@ class Shim:
         """Answer one request as a Lambda proxy response dict."""
         try:
             # Refused before reading a byte, as Lambda refuses oversized payloads.
-            http.check_body_size(declared=environ.get("CONTENT_LENGTH"))
-            body = _read_body(environ, http.parse_decimal(environ.get("CONTENT_LENGTH")))
-            http.check_body_size(received=len(body))
+            wire.check_body_size(declared=environ.get("CONTENT_LENGTH"))
+            body = _read_body(environ, wire.parse_decimal(environ.get("CONTENT_LENGTH")))
+            wire.check_body_size(received=len(body))
         except errors.PayloadTooLarge as exc:
-            return http.error_to_response(exc).to_dict()
+            return wire.error_to_response(exc).to_dict()
         path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=~")
         match = self.routes.match(path or "/")
         if match is None:
-            return http.error_to_response(errors.NotFound("No such resource.")).to_dict()
+            return wire.error_to_response(errors.NotFound("No such resource.")).to_dict()
         context = LambdaContext(
             self.config.function_name,
             self.config.memory_mb,
@@ -209,7 +209,7 @@ class Shim:
             return self.app(event, context)
         except RequestTimedOut:
             detail = f"The request took longer than {self.config.timeout_s:g} s."
-            return http.problem_response(504, "Gateway timeout", detail, code="timeout").to_dict()
+            return wire.problem_response(504, "Gateway timeout", detail, code="timeout").to_dict()
         finally:
             if armed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -307,7 +307,7 @@ def _read_body(environ: WSGIEnvironment, declared: int | None) -> bytes:
         return bytes(stream.read(declared))
     if environ.get("wsgi.input_terminated"):
         # Chunked upload: read one byte past the limit to know it is too large.
-        return bytes(stream.read(http.MAX_BODY_BYTES + 1))
+        return bytes(stream.read(wire.MAX_BODY_BYTES + 1))
     return b""
 
 
@@ -336,7 +336,7 @@ def _headers(result: Mapping[str, Any], length: int) -> list[tuple[str, str]]:
             typed = typed or lowered == "content-type"
             headers += [(name, str(value)) for value in values]
     if not typed:
-        headers.append(("Content-Type", http.JSON))
+        headers.append(("Content-Type", wire.JSON))
     headers.append(("Content-Length", str(length)))
     return headers
 
@@ -357,7 +357,7 @@ def _arm_deadline(seconds: float) -> bool:
     return True
 
 
-def _expire(signum: int, frame: FrameType | None) -> None:
+def _expire(_signum: int, _frame: FrameType | None) -> None:
     raise RequestTimedOut
 
 

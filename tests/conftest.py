@@ -20,18 +20,20 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import setup_testing_defaults
 
-import argon2
 import mongomock
 import pytest
-from argon2 import PasswordHasher
 from chalice.test import Client
 
+from chalicelib.auth import service as auth_service
 from chalicelib.composition import Clients, create_app, forget_process_clients
 from chalicelib.principal import Principal
 from chalicelib.resources import Resources
 from chalicelib.routing import Api, Context
 from chalicelib.settings import Settings
-from tests.support import FakeClock, Headers, Http, Reply, call_wsgi
+from tests.support import CHEAP_HASHER, FakeClock, Headers, Http, Reply, call_wsgi
+
+# The query-counting fixtures (counted, counting_svc), for the modules that count.
+pytest_plugins = ["tests.querycount"]
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
@@ -39,6 +41,20 @@ REAL_MONGODB_URI = os.environ.get("MONGODB_URI")
 _BACKENDS = [pytest.param("mongomock", id="mongomock")]
 if REAL_MONGODB_URI:
     _BACKENDS.append(pytest.param("mongodb", id="mongodb", marks=pytest.mark.integration))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--lambda-package",
+        metavar="DIR",
+        help="`chalice package` output for tests/test_lambda_package.py (make package)",
+    )
+
+
+@pytest.fixture
+def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password-reset answers without their timing floor (tests of the floor set their own)."""
+    monkeypatch.setattr(auth_service, "RESET_RESPONSE_FLOOR_SECONDS", 0)
 
 
 @pytest.fixture
@@ -77,10 +93,6 @@ def settings(make_settings: Callable[..., Settings], db_name: str, mongo_client:
         # The settings say what the client is: code that asks (text search) takes the real path.
         env["MONGODB_URI"] = REAL_MONGODB_URI
     return make_settings(env)
-
-
-# argon2's cheapest parameters: tests hash hundreds of passwords.
-CHEAP_HASHER = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
 
 
 @pytest.fixture

@@ -3,11 +3,24 @@
 pymongo's command monitoring never sees the embedded stand-in, so the count
 is taken one level up: every collection method that talks to the server is
 one operation. The same wrapper works around a real MongoClient.
+
+The wrapper can also disturb one operation (``counted.before(...)``): a write
+that fails, or a concurrent request that lands first, on the real code path.
+
+A test module counts its app's operations by asking for ``counted`` and
+serving ``counting_svc`` as its ``svc`` (tests/conftest.py loads these fixtures).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import pytest
+
+from chalicelib.composition import Clients
+from chalicelib.settings import Settings
+from tests.support import CHEAP_HASHER, FakeClock
 
 OPERATIONS = {
     "find",
@@ -29,9 +42,24 @@ OPERATIONS = {
 }
 
 
+Hook = Callable[..., None]
+
+
 class Counter:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.hooks: dict[tuple[str, str], Hook] = {}
+
+    def before(self, collection: str, operation: str, hook: Hook | None) -> None:
+        """Run ``hook(real_collection, *args, **kwargs)`` ahead of each such call (None: stop).
+
+        A hook that raises stands for a failing database; one that writes, for a
+        request that got there first.
+        """
+        if hook is None:
+            self.hooks.pop((collection, operation), None)
+        else:
+            self.hooks[(collection, operation)] = hook
 
     def reset(self) -> None:
         self.calls.clear()
@@ -53,6 +81,9 @@ class CountingCollection:
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self._counter.calls.append((self._real.name, name))
+            hook = self._counter.hooks.get((self._real.name, name))
+            if hook is not None:
+                hook(self._real, *args, **kwargs)
             return attribute(*args, **kwargs)
 
         return counted
@@ -82,3 +113,22 @@ class CountingClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+@pytest.fixture
+def counted() -> Counter:
+    """Every database operation the test's app makes, in order."""
+    return Counter()
+
+
+@pytest.fixture
+def counting_svc(
+    settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter
+) -> Clients:
+    """The test's clients, their database counting every operation into ``counted``."""
+    return Clients(
+        settings,
+        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
+        password_hasher=CHEAP_HASHER,
+        clock=clock,
+    )

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import argon2
+from argon2 import PasswordHasher
+
+# argon2's cheapest parameters: tests hash hundreds of passwords.
+CHEAP_HASHER = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+
 
 class Headers(Mapping[str, str]):
     """Response headers, looked up case-insensitively like HTTP says."""

@@ -5,26 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import demo, errors
-from chalicelib.composition import Clients
+from chalicelib.composition import Clients, seed_demo
 from chalicelib.settings import Settings
 from tests.support import FakeClock
-
-
-def seed(clients: Clients, **options: int) -> demo.Seeded:
-    return demo.seed(
-        settings=clients.settings,
-        db=clients.db,
-        image_store=clients.image_store,
-        password_hasher=clients.password_hasher,
-        clock=clients.clock,
-        **options,
-    )
 
 
 def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
     svc: Clients, clock: FakeClock
 ) -> None:
-    seeded = seed(svc, posts_count=8)
+    seeded = seed_demo(svc, posts_count=8)
     assert (seeded.users, seeded.posts) == (4, 8)
     posts = list(svc.db.posts.find())
     assert len(posts) == 8
@@ -40,7 +29,7 @@ def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
 
 
 def test_the_newest_demo_post_heads_the_feed_below_anything_new(svc: Clients) -> None:
-    seed(svc, posts_count=4)
+    seed_demo(svc, posts_count=4)
     newest = max(post["created_at"] for post in svc.db.posts.find())
     assert newest < svc.clock()
 
@@ -51,7 +40,7 @@ def test_production_never_gets_demo_data(svc: Clients) -> None:
         mongo_client=svc.mongo_client,
     )
     with pytest.raises(errors.Forbidden):
-        seed(prod)
+        seed_demo(prod)
 
 
 def test_make_seed_refuses_the_embedded_database(
@@ -68,7 +57,7 @@ def test_make_seed_refuses_the_embedded_database(
 def test_one_demo_person_is_an_administrator_so_the_admin_pages_can_be_tried(
     svc: Clients,
 ) -> None:
-    seed(svc, posts_count=1)
+    seed_demo(svc, posts_count=1)
     admins = [doc["username"] for doc in svc.db.users.find({"roles": "admin"})]
     assert admins == [demo.DEMO_ADMIN]
     assert svc.db.users.count_documents({"roles": ["user"]}) == 3

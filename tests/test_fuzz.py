@@ -22,6 +22,9 @@ from chalicelib.routing import Api
 from ec2.shim import Shim, ShimConfig
 from tests.support import Http
 
+# Generated password-reset requests would each sleep the real timing floor.
+pytestmark = pytest.mark.usefixtures("no_reset_floor")
+
 # Any app serves the same document; reading it builds no client.
 schema = schemathesis.openapi.from_wsgi("/openapi.json", Shim(create_app(), ShimConfig.load({})))
 

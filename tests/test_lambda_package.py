@@ -1,9 +1,13 @@
-"""`chalice package --stage prod`: what ships to Lambda, built once per test session."""
+"""`chalice package --stage prod`: what ships to Lambda, checked on the artifact itself.
+
+`make package` builds build/ once and runs these tests on it
+(``--lambda-package build``), in CI and before each deploy; a plain pytest run
+skips them rather than build a second package of its own.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -13,8 +17,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-
-pytestmark = pytest.mark.slow
 
 MAX_ZIP_BYTES = 10_000_000
 # Top-level names in the zip that would mean a test or dev tool was bundled, or
@@ -42,16 +44,13 @@ CHALICE_RUNTIME = {"chalice/__init__.py", "chalice/app.py"}
 
 
 @pytest.fixture(scope="session")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package") / "build"
-    chalice = Path(sys.executable).with_name("chalice")
-    subprocess.run(
-        [str(chalice), "package", "--stage", "prod", str(out)],
-        cwd=ROOT,
-        env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
-        check=True,
-        capture_output=True,
-    )
+def package(pytestconfig: pytest.Config) -> Path:
+    """The directory `chalice package` wrote (make package passes build/)."""
+    given: str | None = pytestconfig.getoption("lambda_package")
+    if given is None:
+        pytest.skip("`make package` builds the Lambda package once and runs these tests on it")
+    out = Path(given).resolve()
+    assert (out / "deployment.zip").is_file(), f"{out} holds no `chalice package` output"
     return out
 
 

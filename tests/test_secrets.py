@@ -204,9 +204,8 @@ def prod_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     composition.forget_process_clients()
 
 
-def test_the_process_services_read_the_parameter_store_once(
-    prod_environment: None, ssm: Any
-) -> None:
+@pytest.mark.usefixtures("prod_environment")
+def test_the_process_services_read_the_parameter_store_once(ssm: Any) -> None:
     put(ssm, f"{PATH}/JWT_SECRET", JWT_SECRET)
     put(ssm, f"{PATH}/MONGODB_URI", "mongodb+srv://app:pw@cluster0.example.mongodb.net/")
     put(ssm, f"{PATH}/IMAGEKIT_PRIVATE_KEY", "private_abc")
@@ -221,9 +220,8 @@ def test_the_process_services_read_the_parameter_store_once(
     assert composition.process_clients() is first
 
 
-def test_the_process_never_starts_on_defaults_when_the_secrets_are_missing(
-    prod_environment: None, ssm: Any
-) -> None:
+@pytest.mark.usefixtures("prod_environment")
+def test_the_process_never_starts_on_defaults_when_the_secrets_are_missing(ssm: Any) -> None:
     with pytest.raises(SecretsUnavailable):
         composition.process_clients()
     assert composition._process is None

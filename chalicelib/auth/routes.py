@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
+from http.cookies import CookieError, Morsel, SimpleCookie
 
 from chalice.app import Request
 
-from chalicelib import http
+from chalicelib import wire
 from chalicelib.auth import service
 from chalicelib.auth.models import (
     Accepted,
@@ -19,9 +19,9 @@ from chalicelib.auth.models import (
     TokenIn,
     TokenPair,
 )
-from chalicelib.auth.sessions import ABSOLUTE_LIFETIME
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
+from chalicelib.sessions import ABSOLUTE_LIFETIME
 from chalicelib.users import service as users_service
 from chalicelib.users.models import UserPrivate
 from chalicelib.users.repository import UserRecord
@@ -45,7 +45,7 @@ def register(ctx: Context, *, body: RegisterIn) -> Registered:
         mailer=ctx.mailer,
         settings=ctx.settings,
         data=body,
-        client_ip=http.client_ip(ctx.request),
+        client_ip=wire.client_ip(ctx.request),
     )
     return Registered(user=_private(ctx, user))
 
@@ -61,7 +61,7 @@ def login(ctx: Context, *, body: LoginIn) -> Answer:
         settings=ctx.settings,
         email=body.email,
         password=body.password,
-        client_ip=http.client_ip(ctx.request),
+        client_ip=wire.client_ip(ctx.request),
     )
     return _tokens_response(ctx, issued)
 
@@ -160,16 +160,17 @@ def _private(ctx: Context, user: UserRecord) -> UserPrivate:
 
 
 def _cookie_header(ctx: Context, value: str, *, max_age: int) -> str:
-    parts = [
-        f"{COOKIE}={value}",
-        f"Path={ctx.settings.auth_cookie_path}",
-        f"Max-Age={max_age}",
-        "HttpOnly",
-        "SameSite=Lax",
-    ]
-    if _is_secure(ctx.request):
-        parts.append("Secure")
-    return "; ".join(parts)
+    """The refresh cookie as a ``Set-Cookie`` value; an empty value with ``max_age=0`` clears it."""
+    morsel: Morsel[str] = Morsel()
+    # Refresh tokens are URL-safe base64, cookie-octets as they are; the empty
+    # value that clears the cookie is written bare (``refresh_token=``), not as "".
+    morsel.set(COOKIE, value, SimpleCookie().value_encode(value)[1] if value else "")
+    morsel["path"] = ctx.settings.auth_cookie_path
+    morsel["max-age"] = max_age
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    morsel["secure"] = _is_secure(ctx.request)
+    return morsel.OutputString()
 
 
 def _is_secure(request: Request) -> bool:

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from chalicelib import errors
-from chalicelib.auth import onetime, passwords, sessions, tokens
+from chalicelib import errors, passwords, sessions
+from chalicelib.auth import onetime, tokens
 from chalicelib.auth.models import PasswordResetConfirm, RegisterIn
 from chalicelib.clock import Clock
 from chalicelib.logs import get_logger
@@ -21,6 +19,7 @@ from chalicelib.ratelimit import limiter
 from chalicelib.ratelimit.limiter import RateLimiter
 from chalicelib.settings import Settings
 from chalicelib.users import repository as user_repository
+from chalicelib.users.emails import lookup_key, normalise_email
 from chalicelib.users.repository import UserRecord
 
 if TYPE_CHECKING:
@@ -86,23 +85,6 @@ def register(
     log.info({"event": "user_registered", "user_id": user.id})
     _send_verification(db=db, clock=clock, mailer=mailer, settings=settings, user=user)
     return user
-
-
-def normalise_email(raw: str) -> str:
-    """Validated, normalised and lower-cased, so one address is one account."""
-    try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise errors.InvalidInput.field("email", str(exc)) from None
-    return checked.normalized.lower()
-
-
-def lookup_key(raw: str) -> str:
-    """How a typed-in address is looked up: normalised like at registration when valid."""
-    try:
-        return normalise_email(raw)
-    except errors.InvalidInput:
-        return raw.strip().lower()
 
 
 def _check_registration(data: RegisterIn) -> tuple[str, str]:
@@ -386,7 +368,9 @@ def confirm_password_reset(
         raise invalid
     # A refused password must not spend the link: check it first, then spend
     # the token atomically (a concurrent confirm may have spent it meanwhile).
-    _check_new_password(data.password, user, field="password")
+    passwords.require_acceptable(
+        data.password, email=user.email, username=user.username, field="password"
+    )
     if onetime.consume(db=db, token=data.token, purpose="reset_password", now=now) != user.id:
         raise invalid
     user_repository.update_fields(
@@ -405,40 +389,6 @@ def confirm_password_reset(
     )
     sessions.revoke_all(db=db, user_id=user.id, reason="password_reset", now=now)
     log.info({"event": "password_reset", "user_id": user.id})
-
-
-def change_password(
-    *,
-    db: Db,
-    clock: Clock,
-    password_hasher: PasswordHasher,
-    principal: Principal,
-    current: str,
-    new: str,
-) -> None:
-    now = clock()
-    user = user_repository.find_by_id(db=db, user_id=principal.id)
-    if user is None:
-        raise errors.NotFound("No such user.")
-    if not passwords.verify(password_hasher, user.password_hash, current):
-        raise errors.InvalidInput.field("current_password", "is wrong")
-    _check_new_password(new, user, field="new_password")
-    user_repository.update_fields(
-        db=db,
-        user_id=user.id,
-        fields={"password_hash": password_hasher.hash(new)},
-        now=now,
-    )
-    revoked = sessions.revoke_all(
-        db=db, user_id=user.id, reason="password_change", now=now, keep=principal.session_id
-    )
-    log.info({"event": "password_changed", "user_id": user.id, "sessions_revoked": revoked})
-
-
-def _check_new_password(password: str, user: UserRecord, *, field: str) -> None:
-    found = passwords.problems(password, email=user.email, username=user.username)
-    if found:
-        raise errors.InvalidInput.fields([errors.FieldError(field, p) for p in found])
 
 
 # ------------------------------------------------------------------------- mail

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from chalicelib import errors, http
+from chalicelib import errors, wire
 from chalicelib.clock import Clock, utc_now
 from chalicelib.images import transform, validation
 from chalicelib.images.models import ImageFormat
@@ -131,7 +131,12 @@ class LocalStore:
         self.purge(f"/{file_id}")
 
     def purge(self, path: str) -> None:
-        shutil.rmtree(self._cache_dir(path.lstrip("/")), ignore_errors=True)
+        try:
+            shutil.rmtree(self._cache_dir(path.lstrip("/")))
+        except FileNotFoundError:
+            return  # no variant of it was ever rendered
+        except OSError as exc:
+            raise StoreError(f"could not purge the cached variants: {exc.strerror}") from None
 
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
         relative = path.lstrip("/")
@@ -171,7 +176,7 @@ class LocalStore:
     ) -> StoredFile:
         """Check an upload the way ImageKit's upload API does, then store it."""
         now = int(self._clock().timestamp())
-        expires_at = http.parse_decimal(expire)
+        expires_at = wire.parse_decimal(expire)
         if public_key != PUBLIC_KEY or expires_at is None:
             raise errors.Forbidden("The upload is not signed for this store.", code="bad_signature")
         expected = upload_signature_for(self._key, token, expires_at)
@@ -235,7 +240,7 @@ class LocalStore:
             content_type = transform.CONTENT_TYPES[output]
             vary = any(step.format == "auto" for step in steps)
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-        not_modified = if_none_match is not None and etag in http.entity_tags(if_none_match)
+        not_modified = if_none_match is not None and etag in wire.entity_tags(if_none_match)
         return Delivery(
             body=b"" if not_modified else body,
             content_type=content_type,
@@ -250,7 +255,7 @@ class LocalStore:
         signature, expire = query.get(SIGNATURE_PARAM), query.get(TIMESTAMP_PARAM)
         if signature is None and expire is None:
             return IMMUTABLE
-        expires_at = http.parse_decimal(expire)
+        expires_at = wire.parse_decimal(expire)
         if signature is None or expires_at is None:
             raise errors.Forbidden("The URL signature is incomplete.", code="bad_signature")
         expected = url_signature_for(self._key, signed_part, expires_at)

@@ -33,9 +33,6 @@ class ImageRecord:
     created_at: dt.datetime
     post_id: str | None = None
     avatar_of: str | None = None
-    # True while the stored file still has to be deleted (and its CDN cache purged).
-    cleanup_pending: bool = False
-    cleanup_attempts: int = 0
 
 
 class ImageVariants(BaseModel):

@@ -64,8 +64,6 @@ def _record(doc: Mapping[str, Any]) -> ImageRecord:
         created_at=doc["created_at"],
         post_id=doc.get("post_id"),
         avatar_of=doc.get("avatar_of"),
-        cleanup_pending=bool(doc.get("cleanup_pending", False)),
-        cleanup_attempts=int(doc.get("cleanup_attempts", 0)),
     )
 
 

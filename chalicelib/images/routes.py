@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Request
 from pydantic import BaseModel, Field, ValidationError
 
-from chalicelib import errors, http
+from chalicelib import errors, wire
 from chalicelib.images import form
 from chalicelib.images.models import (
     AvatarPublic,
@@ -221,7 +221,7 @@ for _depth in range(1, MEDIA_DEPTH + 1):
 
 def _upload_body(request: Request, *, alt: str | None) -> tuple[bytes, str | None]:
     """The image bytes and alt text, from a raw image body or a multipart form."""
-    kind = http.media_type(request)
+    kind = wire.media_type(request)
     body = _raw_body(request)
     if kind.startswith("image/"):
         return body, alt
@@ -236,7 +236,7 @@ def _upload_body(request: Request, *, alt: str | None) -> tuple[bytes, str | Non
         try:
             fields = UploadForm.model_validate({"file": bytes(file.data), "alt": alt})
         except ValidationError as exc:
-            raise http.validation_error(exc) from None
+            raise wire.validation_error(exc) from None
         return fields.file, fields.alt
     raise errors.UnsupportedMediaType(
         f"Send an image/* body or multipart/form-data (got {kind or 'no Content-Type'})."

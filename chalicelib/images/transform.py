@@ -20,7 +20,7 @@ from typing import Literal
 
 from PIL import Image, ImageFilter, ImageOps, features
 
-from chalicelib.http import parse_decimal
+from chalicelib.wire import parse_decimal
 
 Crop = Literal["maintain_ratio", "force", "at_max", "at_least"]
 OutputFormat = Literal["jpeg", "png", "webp", "avif"]

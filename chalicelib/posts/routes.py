@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib import http
+from chalicelib import wire
 from chalicelib.posts.models import PostCreate, PostPage, PostPublic, PostQuery, PostUpdate
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
@@ -49,7 +49,7 @@ def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
     record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
     tag = service.etag(record.version)
     cached = ctx.request.headers.get("if-none-match")
-    if cached is not None and tag in http.entity_tags(cached):
+    if cached is not None and tag in wire.entity_tags(cached):
         return Answer(headers={"ETag": tag}, status=304)
     [post] = service.render(db=ctx.db, image_store=ctx.image_store, records=[record])
     return Answer(post, headers={"ETag": tag})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,9 +11,20 @@ from chalicelib.images.models import AvatarUrls
 from chalicelib.principal import Role
 from chalicelib.users.repository import UserRecord
 
+# The account models are read from a UserRecord by field name (from_attributes).
+# The record knows no avatar URLs, so the field has a default and ``of`` fills it;
+# the document still says what every response carries: the field, required, no default.
+_FROM_RECORD = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+
+def _documented_without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
 
 class UserPrivate(BaseModel):
     """The signed-in user's own account, as only they (and admins) see it."""
+
+    model_config = _FROM_RECORD
 
     id: str
     email: str
@@ -22,45 +34,37 @@ class UserPrivate(BaseModel):
     roles: list[Role]
     email_verified: bool
     disabled: bool
-    avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
+    avatar: AvatarUrls | None = Field(
+        default=None,
+        description="Avatar URLs by size, or null.",
+        json_schema_extra=_documented_without_default,
+    )
     created_at: datetime
 
     @classmethod
     def of(cls, user: UserRecord, *, avatar: AvatarUrls | None) -> UserPrivate:
-        return cls(
-            id=user.id,
-            email=user.email,
-            username=user.username,
-            display_name=user.display_name,
-            bio=user.bio,
-            roles=list(user.roles),
-            email_verified=user.email_verified,
-            disabled=user.disabled,
-            avatar=avatar,
-            created_at=user.created_at,
-        )
+        return cls.model_validate(user).model_copy(update={"avatar": avatar})
 
 
 class UserPublic(BaseModel):
     """What anyone may see of a user: never the email address or internal state."""
 
+    model_config = _FROM_RECORD
+
     id: str
     username: str
     display_name: str
     bio: str
-    avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
+    avatar: AvatarUrls | None = Field(
+        default=None,
+        description="Avatar URLs by size, or null.",
+        json_schema_extra=_documented_without_default,
+    )
     created_at: datetime
 
     @classmethod
     def of(cls, user: UserRecord, *, avatar: AvatarUrls | None) -> UserPublic:
-        return cls(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            bio=user.bio,
-            avatar=avatar,
-            created_at=user.created_at,
-        )
+        return cls.model_validate(user).model_copy(update={"avatar": avatar})
 
 
 class ProfileUpdate(BaseModel):

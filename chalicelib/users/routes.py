@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.auth import service as auth_service
 from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 from chalicelib.users import service
@@ -40,7 +39,7 @@ def update_me(ctx: Context, *, user: Principal, body: ProfileUpdate) -> UserPriv
 @router.route("/users/me/password", "POST", body=PasswordChange, status=204, auth="user")
 def change_password(ctx: Context, *, user: Principal, body: PasswordChange) -> None:
     """Change the password; every other session ends."""
-    auth_service.change_password(
+    service.change_password(
         db=ctx.db,
         clock=ctx.clock,
         password_hasher=ctx.password_hasher,

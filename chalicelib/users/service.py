@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import errors
-from chalicelib.auth import sessions
+from chalicelib import errors, passwords, sessions
 from chalicelib.clock import Clock
 from chalicelib.images.models import AvatarUrls
 from chalicelib.logs import get_logger
 from chalicelib.pagination import decode_cursor, split_page
 from chalicelib.principal import Principal
 from chalicelib.users import repository as user_repository
+from chalicelib.users.emails import lookup_key
 from chalicelib.users.models import AdminUserUpdate, ProfileUpdate, UserPrivate, UserPublic
 from chalicelib.users.repository import UserRecord
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from chalicelib.images.store import ImageStore
 
 Db = Any
@@ -41,6 +43,35 @@ def update_profile(
     if user is None:
         raise errors.NotFound("No such user.")
     return user
+
+
+def change_password(
+    *,
+    db: Db,
+    clock: Clock,
+    password_hasher: PasswordHasher,
+    principal: Principal,
+    current: str,
+    new: str,
+) -> None:
+    """Replace the password; every session but the caller's ends."""
+    now = clock()
+    user = get_me(db=db, principal=principal)
+    if not passwords.verify(password_hasher, user.password_hash, current):
+        raise errors.InvalidInput.field("current_password", "is wrong")
+    passwords.require_acceptable(
+        new, email=user.email, username=user.username, field="new_password"
+    )
+    user_repository.update_fields(
+        db=db,
+        user_id=user.id,
+        fields={"password_hash": password_hasher.hash(new)},
+        now=now,
+    )
+    revoked = sessions.revoke_all(
+        db=db, user_id=user.id, reason="password_change", now=now, keep=principal.session_id
+    )
+    log.info({"event": "password_changed", "user_id": user.id, "sessions_revoked": revoked})
 
 
 def public_profile(*, db: Db, username: str) -> UserRecord:
@@ -130,8 +161,6 @@ def admin_update(
 
 def promote(*, db: Db, clock: Clock, email: str) -> UserRecord:
     """Make an existing user an administrator (``make admin EMAIL=...``)."""
-    from chalicelib.auth.service import lookup_key
-
     user = user_repository.find_by_email(db=db, email=lookup_key(email))
     if user is None:
         raise errors.NotFound(f"No user with the email {email}.")

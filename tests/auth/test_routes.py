@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from http.cookies import SimpleCookie
 from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 
 from chalicelib.auth import service
 from chalicelib.composition import Clients
 from tests.accounts import PASSWORD, Accounts
 from tests.support import FakeClock, Http
 
-
-@pytest.fixture(autouse=True)
-def no_reset_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "RESET_RESPONSE_FLOOR_SECONDS", 0)
+pytestmark = pytest.mark.usefixtures("no_reset_floor")
 
 
 # ------------------------------------------------------------------ register
@@ -184,6 +184,31 @@ def test_the_cookie_is_secure_except_on_plain_http_localhost(
     assert "Secure" in proxied.headers["set-cookie"]
 
 
+def test_login_sets_and_logout_clears_the_refresh_cookie_with_every_attribute(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.signup("ann")
+    deployed = {"Host": "api.snapboard.example"}
+    body = {"email": "ann@example.com", "password": PASSWORD}
+    login = client.post("/auth/login", json=body, headers=deployed)
+    token = login.json["refresh_token"]
+    assert login.headers["set-cookie"] == (
+        f"refresh_token={token}; HttpOnly; Max-Age=2592000; Path=/auth; SameSite=Lax; Secure"
+    )
+    headers = {**deployed, "Authorization": f"Bearer {login.json['access_token']}"}
+    logout = client.post("/auth/logout", headers=headers)
+    assert logout.headers["set-cookie"] == (
+        "refresh_token=; HttpOnly; Max-Age=0; Path=/auth; SameSite=Lax; Secure"
+    )
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(logout.headers["set-cookie"])
+    cleared = jar["refresh_token"]
+    assert (cleared.value, cleared["max-age"], cleared["path"]) == ("", "0", "/auth")
+    assert cleared["httponly"] is True
+    assert cleared["secure"] is True
+    assert cleared["samesite"] == "Lax"
+
+
 @pytest.mark.parametrize(
     ("email", "password"),
     [("ann@example.com", "wrong-password-1"), ("nobody@example.com", PASSWORD)],
@@ -199,18 +224,23 @@ def test_wrong_credentials_get_the_same_401(
 
 
 def test_login_rehashes_a_password_when_the_parameters_change(
-    accounts: Accounts, svc: Clients
+    accounts: Accounts, svc: Clients, serve: Callable[[Clients], Http]
 ) -> None:
-    from argon2 import PasswordHasher
-
     accounts.register("ann")
     before = _user_doc(svc, "ann")["password_hash"]
-    svc._built["password_hasher"] = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1)
-    assert accounts.login("ann").status == 200
+    # The same database, served after a deploy that changed the hasher's parameters.
+    retuned = Clients(
+        svc.settings,
+        mongo_client=svc.mongo_client,
+        password_hasher=PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1),
+        clock=svc.clock,
+    )
+    after_deploy = Accounts(serve(retuned), retuned)
+    assert after_deploy.login("ann").status == 200
     after = _user_doc(svc, "ann")["password_hash"]
     assert after != before
     assert "m=1024,t=2,p=1" in after
-    assert accounts.login("ann").status == 200
+    assert after_deploy.login("ann").status == 200
 
 
 def test_an_unverified_user_can_log_in_and_read(accounts: Accounts, client: Http) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.auth import service, sessions, tokens
+from chalicelib import sessions
+from chalicelib.auth import service, tokens
 from chalicelib.auth.models import RegisterIn
 from chalicelib.composition import Clients
 from tests.accounts import PASSWORD

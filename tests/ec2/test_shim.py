@@ -209,7 +209,7 @@ def test_chalice_authorizers_are_refused_at_start() -> None:
     guarded = Chalice("guarded")
 
     @guarded.authorizer()
-    def gate(auth_request: Any) -> Any:
+    def gate(_auth_request: Any) -> Any:
         raise AssertionError("never called")
 
     @guarded.route("/secret", authorizer=gate)

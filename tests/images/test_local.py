@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from chalicelib import errors
 from chalicelib.images.local import LocalStore
+from chalicelib.images.store import StoreError
+from tests.images.conftest import make_image
 from tests.images.test_validation import mutated
 
 
@@ -33,3 +35,17 @@ def test_a_stored_file_of_any_bytes_is_described_and_served_or_refused(
         with contextlib.suppress(errors.BadRequest):
             delivery = local_store.deliver(segments, query, accept="image/webp")
             assert delivery.body
+
+
+def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(
+    local_store: LocalStore,
+) -> None:
+    stored = local_store.upload(data=make_image(), file_name="a.jpg", folder="/snapboard/users/u1")
+    local_store.deliver(stored.file_id.split("/"), {"tr": "w-10"})
+    [variants] = (local_store.root / ".cache").iterdir()
+    for rendered in variants.iterdir():
+        rendered.unlink()
+    variants.rmdir()
+    variants.write_bytes(b"")  # a file where the variants' folder was: rmtree cannot remove it
+    with pytest.raises(StoreError):
+        local_store.purge(stored.path)

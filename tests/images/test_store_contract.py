@@ -5,26 +5,72 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 import pytest
 
+from chalicelib.images.local import LocalStore
 from chalicelib.images.store import ImageStore, StoredFile
-from tests.images.conftest import LOCAL_KEY, PRIVATE_KEY, make_image, signed_query
+from tests.images.conftest import (
+    LOCAL_KEY,
+    PRIVATE_KEY,
+    URL_ENDPOINT,
+    FakeImageKit,
+    make_image,
+    signed_query,
+)
 
 FOLDER = "/snapboard/users/u1"
 
 
+class Cache(Protocol):
+    """Where a store keeps copies of a file besides the file: ImageKit's CDN, local variants."""
+
+    def warm(self, stored: StoredFile) -> None: ...
+
+    def holds(self, stored: StoredFile) -> bool: ...
+
+
+@dataclass
+class ImageKitCdn:
+    """The CDN holds a file's copies until the purge API is asked to invalidate its URL."""
+
+    fake: FakeImageKit
+
+    def warm(self, stored: StoredFile) -> None:
+        pass  # the CDN caches what browsers fetch
+
+    def holds(self, stored: StoredFile) -> bool:
+        return f"{URL_ENDPOINT}{stored.path}" not in self.fake.purged
+
+
+@dataclass
+class LocalVariants:
+    """The local store renders transformations into files under its root's .cache."""
+
+    store: LocalStore
+
+    def warm(self, stored: StoredFile) -> None:
+        self.store.deliver(stored.file_id.split("/"), {"tr": "w-10"})
+
+    def holds(self, stored: StoredFile) -> bool:
+        return any(path.is_file() for path in (self.store.root / ".cache").rglob("*"))
+
+
 @pytest.fixture(params=["imagekit", "local"])
-def store_and_key(request: pytest.FixtureRequest) -> tuple[ImageStore, str]:
+def store_and_key(request: pytest.FixtureRequest) -> tuple[ImageStore, str, Cache]:
     if request.param == "imagekit":
-        return request.getfixturevalue("imagekit_store"), PRIVATE_KEY
-    return request.getfixturevalue("local_store"), LOCAL_KEY
+        fake, _ = request.getfixturevalue("fake_imagekit")
+        return request.getfixturevalue("imagekit_store"), PRIVATE_KEY, ImageKitCdn(fake)
+    local: LocalStore = request.getfixturevalue("local_store")
+    return local, LOCAL_KEY, LocalVariants(local)
 
 
 class TestImageStoreContract:
     @pytest.fixture(autouse=True)
-    def _store(self, store_and_key: tuple[ImageStore, str]) -> None:
-        self.store, self.key = store_and_key
+    def _store(self, store_and_key: tuple[ImageStore, str, Cache]) -> None:
+        self.store, self.key, self.cache = store_and_key
 
     def upload(self, data: bytes | None = None) -> StoredFile:
         return self.store.upload(data=data or make_image(), file_name="a.jpg", folder=FOLDER)
@@ -62,8 +108,12 @@ class TestImageStoreContract:
         assert self.store.get(stored.file_id) is None
         self.store.delete(stored.file_id)  # idempotent: the sweep may retry
 
-    def test_purge_of_a_stored_path_succeeds(self) -> None:
-        self.store.purge(self.upload().path)
+    def test_purge_of_a_stored_path_drops_its_cached_copies(self) -> None:
+        stored = self.upload()
+        self.cache.warm(stored)
+        assert self.cache.holds(stored)
+        self.store.purge(stored.path)
+        assert not self.cache.holds(stored)
 
     def test_urls_are_absolute_and_carry_the_transformation(self) -> None:
         url = self.store.url(f"{FOLDER}/a.jpg", transformation="w-320,h-320,f-auto")

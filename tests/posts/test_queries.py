@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from chalicelib.composition import Clients
-from chalicelib.settings import Settings
 from tests.accounts import Accounts, Session
-from tests.conftest import CHEAP_HASHER
-from tests.querycount import Counter, CountingClient
-from tests.support import FakeClock, Http
+from tests.querycount import Counter
+from tests.support import Http
 
 # posts, their authors, and every image on the page (gallery images and avatars).
 PAGE_OPERATIONS = 3
 
 
 @pytest.fixture
-def counted() -> Counter:
-    return Counter()
-
-
-@pytest.fixture
-def svc(settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter) -> Clients:
+def svc(counting_svc: Clients) -> Clients:
     """The app of this module's tests counts every database operation it makes."""
-    return Clients(
-        settings,
-        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
-        password_hasher=CHEAP_HASHER,
-        clock=clock,
-    )
+    return counting_svc
 
 
 @pytest.fixture

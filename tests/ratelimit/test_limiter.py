@@ -29,6 +29,12 @@ def test_keys_are_counted_apart(limiter: RateLimiter) -> None:
     for _ in range(3):
         limiter.hit(RULE, "a")
     limiter.hit(RULE, "b")
+    with pytest.raises(errors.RateLimited):
+        limiter.hit(RULE, "a")
+    limiter.hit(RULE, "b")
+    limiter.hit(RULE, "b")
+    with pytest.raises(errors.RateLimited):
+        limiter.hit(RULE, "b")
 
 
 def test_a_new_window_starts_fresh(limiter: RateLimiter, clock: FakeClock) -> None:
@@ -36,6 +42,10 @@ def test_a_new_window_starts_fresh(limiter: RateLimiter, clock: FakeClock) -> No
         limiter.hit(RULE, "k")
     clock.advance(minutes=1)
     limiter.hit(RULE, "k")
+    limiter.hit(RULE, "k")
+    limiter.hit(RULE, "k")
+    with pytest.raises(errors.RateLimited):
+        limiter.hit(RULE, "k")
 
 
 def test_retry_after_counts_down_to_the_window_end(limiter: RateLimiter, clock: FakeClock) -> None:

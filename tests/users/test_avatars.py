@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 
 from chalicelib.composition import Clients
-from chalicelib.settings import Settings
 from tests.accounts import Accounts, Session
-from tests.conftest import CHEAP_HASHER
 from tests.images.conftest import make_image
-from tests.querycount import Counter, CountingClient
-from tests.support import FakeClock, Http
+from tests.querycount import Counter
+from tests.support import Http
 
 SIZES = {"small", "medium", "large"}
 
@@ -130,19 +128,9 @@ def test_the_documented_profiles_carry_the_avatar(client: Http) -> None:
 
 
 @pytest.fixture
-def counted() -> Counter:
-    return Counter()
-
-
-@pytest.fixture
-def svc(settings: Settings, mongo_client: Any, clock: FakeClock, counted: Counter) -> Clients:
+def svc(counting_svc: Clients) -> Clients:
     """The app of this module's tests counts every database operation it makes."""
-    return Clients(
-        settings,
-        mongo_client=CountingClient(mongo_client, counted),  # type: ignore[arg-type]
-        password_hasher=CHEAP_HASHER,
-        clock=clock,
-    )
+    return counting_svc
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5])

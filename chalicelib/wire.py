@@ -1,4 +1,6 @@
-"""HTTP plumbing shared by every route: JSON encoding, request parsing, problem+json.
+"""What crosses the wire, for every route: JSON encoding, request parsing, problem+json.
+
+Named ``wire``, not ``http``, so it is never read as the standard library's module.
 
 This module holds the one error map: every ``DomainError`` and every pydantic
 ``ValidationError`` becomes an RFC 9457 ``application/problem+json`` response
@@ -8,15 +10,13 @@ here and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
-import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from chalice.app import Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from chalicelib import errors
 
@@ -47,33 +47,38 @@ _STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
 # --------------------------------------------------------------------------- JSON
 
 
-def to_jsonable(value: Any) -> Any:
-    """``json.dumps`` default: models, datetimes (ISO 8601, UTC, ``Z``) and ids."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+def dumps(value: Any) -> str:
+    """Compact JSON, written by pydantic-core: a model exactly as its ``model_dump_json``.
+
+    Ids (``ObjectId``) become strings; anything else pydantic-core does not know
+    is refused with ``TypeError`` rather than stringified.
+    """
+    try:
+        return to_json(_in_utc(value), fallback=_id_as_text).decode()
+    except PydanticSerializationError as exc:
+        raise TypeError(str(exc)) from None
+
+
+def _in_utc(value: Any) -> Any:
+    """Raw datetimes as aware UTC, written with ``Z`` (MongoDB stores UTC; naive is UTC).
+
+    pydantic-core writes a datetime as given; models format their own fields.
+    """
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:  # MongoDB stores UTC; a naive value is UTC.
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, Decimal)):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC)
+    if isinstance(value, dict):
+        return {key: _in_utc(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_in_utc(item) for item in value]
+    return value
+
+
+def _id_as_text(value: Any) -> str:
+    # Checked by name so this module never imports bson on the /health path.
     if type(value).__name__ == "ObjectId":
-        # Checked by name so this module never imports bson on the /health path.
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(value: Any) -> str:
-    if isinstance(value, BaseModel):
-        # The same JSON as model_dump(mode="json") through json.dumps, in one step in Rust.
-        return value.model_dump_json()
-    return json.dumps(value, default=to_jsonable, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_response(

@@ -1,4 +1,7 @@
-"""Password rules and hashing (argon2id via argon2-cffi)."""
+"""Password rules and hashing (argon2id via argon2-cffi).
+
+A leaf: accounts (auth) and the password change (users) both check passwords here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from chalicelib import errors
 
 MIN_LENGTH = 10
 # argon2 hashes any length, but a megabyte "password" is a denial of service.
@@ -35,6 +40,13 @@ def problems(password: str, *, email: str, username: str) -> list[str]:
     if lowered in {email.lower(), username.lower(), local_part.lower()}:
         found.append("must not be your email address or username")
     return found
+
+
+def require_acceptable(password: str, *, email: str, username: str, field: str) -> None:
+    """Raise ``InvalidInput`` on ``field`` naming every rule ``password`` breaks."""
+    found = problems(password, email=email, username=username)
+    if found:
+        raise errors.InvalidInput.fields([errors.FieldError(field, p) for p in found])
 
 
 def verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:

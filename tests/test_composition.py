@@ -1,3 +1,5 @@
+"""The composition root: the app factory and the clients it builds, once."""
+
 from __future__ import annotations
 
 import subprocess
@@ -33,24 +35,6 @@ def test_the_embedded_stand_in_is_used_without_a_uri() -> None:
     assert type(client).__module__.startswith("mongomock")
 
 
-def test_a_real_client_gets_short_timeouts_unless_the_uri_sets_them() -> None:
-    settings = Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"})
-    client: Any = build_mongo_client(settings)
-    try:
-        assert client.options.server_selection_timeout == 2.0
-        assert client.options.pool_options.connect_timeout == 2.0
-    finally:
-        client.close()
-    tuned = Settings.from_env(
-        {"MONGODB_URI": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=9000"}
-    )
-    client = build_mongo_client(tuned)
-    try:
-        assert client.options.server_selection_timeout == 9.0
-    finally:
-        client.close()
-
-
 def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
     lazy = Clients(Settings.from_env({}))
     seen: list[int] = []
@@ -75,7 +59,7 @@ def test_dev_applies_indexes_at_first_use_of_the_database() -> None:
 
 
 @pytest.mark.usefixtures("process_clients")
-def test_current_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_process_clients_read_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONGODB_DB", "from_env")
     first = composition.process_clients()
     monkeypatch.setenv("MONGODB_DB", "changed")
@@ -84,7 +68,9 @@ def test_current_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.usefixtures("process_clients")
-def test_current_fails_fast_on_a_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_process_clients_fail_fast_on_a_bad_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("STAGE", "prod")
     with pytest.raises(ConfigError, match="JWT_SECRET"):
         composition.process_clients()
@@ -95,33 +81,61 @@ def test_the_clock_keeps_the_precision_mongodb_stores() -> None:
     assert utc_now().tzinfo is not None
 
 
-def test_a_real_client_gets_a_small_pool_and_retries_suited_to_lambda() -> None:
-    client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": "mongodb://127.0.0.1:9/"}))
-    try:
-        assert client.options.pool_options.max_pool_size == 10
-        assert client.options.pool_options.min_pool_size == 0
-        assert client.options.pool_options.max_idle_time_seconds == 60.0
-        assert client.options.retry_writes is True
-        assert client.options.retry_reads is True
-    finally:
-        client.close()
+LAMBDA_DEFAULTS = {
+    "server_selection_timeout": 2.0,
+    "connect_timeout": 2.0,
+    "max_pool_size": 10,
+    "min_pool_size": 0,
+    "max_idle_time_seconds": 60.0,
+    "retry_writes": True,
+    "retry_reads": True,
+}
 
 
-def test_pool_and_retry_options_written_in_the_uri_win_whatever_their_case() -> None:
-    uri = "mongodb://127.0.0.1:9/?MAXPOOLSIZE=50&retryWrites=false&maxIdleTimeMS=5000"
+def client_options(uri: str) -> dict[str, Any]:
+    """The options a real client is built with for ``MONGODB_URI=uri`` (nothing is dialled)."""
     client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": uri}))
     try:
-        assert client.options.pool_options.max_pool_size == 50
-        assert client.options.retry_writes is False
-        assert client.options.pool_options.max_idle_time_seconds == 5.0
+        options, pool = client.options, client.options.pool_options
+        return {
+            "server_selection_timeout": options.server_selection_timeout,
+            "connect_timeout": pool.connect_timeout,
+            "max_pool_size": pool.max_pool_size,
+            "min_pool_size": pool.min_pool_size,
+            "max_idle_time_seconds": pool.max_idle_time_seconds,
+            "retry_writes": options.retry_writes,
+            "retry_reads": options.retry_reads,
+        }
     finally:
         client.close()
 
 
-def test_an_option_name_inside_the_password_does_not_count_as_set() -> None:
-    uri = "mongodb://app:maxPoolSize%3D3@127.0.0.1:9/"
-    client: Any = build_mongo_client(Settings.from_env({"MONGODB_URI": uri}))
-    try:
-        assert client.options.pool_options.max_pool_size == 10
-    finally:
-        client.close()
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        # Short timeouts, a small pool and retries, suited to Lambda.
+        pytest.param("mongodb://127.0.0.1:9/", LAMBDA_DEFAULTS, id="defaults"),
+        pytest.param(
+            "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=9000",
+            {**LAMBDA_DEFAULTS, "server_selection_timeout": 9.0},
+            id="a-timeout-in-the-uri",
+        ),
+        # Options written in the URI win, whatever their case.
+        pytest.param(
+            "mongodb://127.0.0.1:9/?MAXPOOLSIZE=50&retryWrites=false&maxIdleTimeMS=5000",
+            {
+                **LAMBDA_DEFAULTS,
+                "max_pool_size": 50,
+                "retry_writes": False,
+                "max_idle_time_seconds": 5.0,
+            },
+            id="pool-and-retries-in-the-uri",
+        ),
+        # An option name inside the password does not count as set.
+        pytest.param("mongodb://app:maxPoolSize%3D3@127.0.0.1:9/", LAMBDA_DEFAULTS, id="password"),
+    ],
+)
+def test_a_real_client_gets_lambda_defaults_unless_the_uri_sets_an_option(
+    uri: str, expected: dict[str, Any]
+) -> None:
+    assert client_options(uri) == expected

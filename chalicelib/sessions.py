@@ -1,5 +1,8 @@
 """Refresh-token families in the ``sessions`` collection.
 
+A leaf: accounts (auth) start and rotate families, and the users feature ends
+them (a password change, an account disabled).
+
 A login starts a family. Each refresh replaces the family's current token with
 a new one (rotation) and remembers the hashes it replaced, so a replayed old
 token is recognised as theft and the whole family is revoked. Only SHA-256
