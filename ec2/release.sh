@@ -20,6 +20,12 @@ PYTHON=${PYTHON:-python3.11}
 INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input -r requirements-ec2.txt'}
 RESTART_CMD=${RESTART_CMD:-restart_services}
 HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
+# INDEXES=1 (ec2/deploy.py sets it on the first host of a rollout): create the MongoDB
+# indexes with the new release before switching to it. This host reaches Atlas; the
+# GitHub runner that starts the deploy does not.
+INDEXES=${INDEXES:-0}
+ENV_FILE=${ENV_FILE:-/etc/snapboard/env}
+INDEXES_CMD=${INDEXES_CMD:-'with_service_env .venv/bin/python -m chalicelib.manage indexes'}
 HEALTH_TRIES=${HEALTH_TRIES:-30}
 HEALTH_INTERVAL=${HEALTH_INTERVAL:-1}
 
@@ -39,6 +45,18 @@ restart_services() {
   systemctl restart snapboard.service
   systemctl start snapboard-sweep.timer
   nginx -t -q && systemctl reload-or-restart nginx
+}
+
+with_service_env() {
+  # The service's environment as systemd's EnvironmentFile= gives it: NAME=value lines,
+  # taken literally (never run through the shell).
+  (
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in '' | '#'*) continue ;; esac
+      export "${line%%=*}=${line#*=}"
+    done <"$ENV_FILE"
+    exec "$@"
+  )
 }
 
 point_current_at() {
@@ -72,6 +90,15 @@ if ! (tar -xzf "$ARTIFACT" -C "$new" && cd "$new" && eval "$INSTALL_CMD"); then
   log "could not unpack or install; current is untouched"
   rm -rf "$new"
   exit 1
+fi
+
+if [ "$INDEXES" = 1 ]; then
+  log "creating the MongoDB indexes"
+  if ! (cd "$new" && eval "$INDEXES_CMD"); then
+    log "could not create the indexes; current is untouched"
+    rm -rf "$new"
+    exit 1
+  fi
 fi
 
 log "switching current from ${previous:-nothing}"

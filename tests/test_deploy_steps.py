@@ -34,6 +34,13 @@ elif args[:2] == ["cloudformation", "deploy"]:
                  "S3 Bucket. Please add the --s3-bucket parameter to your command.")
 elif args[:2] == ["cloudformation", "describe-stacks"]:
     print("https://abc.execute-api.eu-west-1.amazonaws.com/api/")
+elif args[:2] == ["cloudformation", "describe-stack-resource"]:
+    print("snapboard-prod-" + value("--logical-resource-id") + "-AbC123")
+elif args[:2] == ["lambda", "invoke"]:
+    failed = os.environ.get("FUNCTION_FAILS") == "1"
+    with open(args[-1], "w") as out:
+        out.write('{"errorMessage": "ServerSelectionTimeoutError"}' if failed else '{"users": []}')
+    print(json.dumps({"StatusCode": 200, **({"FunctionError": "Unhandled"} if failed else {})}))
 """
 
 
@@ -104,3 +111,23 @@ def test_the_rollback_sends_the_previous_template_through_the_artifact_bucket(
     [deploy] = deploys(calls)
     assert "build/previous.json" in deploy
     assert "--s3-bucket" in deploy
+
+
+@pytest.mark.parametrize(("fails", "code"), [(False, 0), (True, 1)])
+def test_the_indexes_are_created_by_the_stacks_function_inside_aws(
+    workspace: Path, fails: bool, code: int
+) -> None:
+    result, calls = run_step(
+        workspace,
+        "Create the MongoDB indexes (the stack's ensure_indexes function)",
+        {"FUNCTION_FAILS": "1" if fails else "0"},
+    )
+    assert result.returncode == code, result.stderr
+    [invoke] = [call for call in calls if call[:2] == ["lambda", "invoke"]]
+    assert invoke[invoke.index("--function-name") + 1] == "snapboard-prod-EnsureIndexes-AbC123"
+
+
+@pytest.mark.parametrize("target", ["lambda", "ec2"])
+def test_no_deploy_job_reaches_the_database_from_the_runner(target: str) -> None:
+    job = job_for(load("deploy.yml"), target)
+    assert not [s for s in job["steps"] if "make indexes" in s.get("run", "")]

@@ -103,13 +103,29 @@ def test_a_release_is_uploaded_run_on_the_tagged_hosts_and_marked_current(
     assert current.decode() == key
 
     # moto's list_commands adds every instance it knows, so read what was sent.
-    [sent] = aws["ssm"].sent
-    assert sent["DocumentName"] == "AWS-RunShellScript"
-    assert sorted(sent["InstanceIds"]) == sorted([web_a, web_b])
-    script = "\n".join(sent["Parameters"]["commands"])
-    assert f"s3://{BUCKET}/{key}" in script
-    assert "RELEASE=20250101T000000Z-abc1234" in script
-    assert "KEEP=4" in script
+    sent = aws["ssm"].sent
+    assert {s["DocumentName"] for s in sent} == {"AWS-RunShellScript"}
+    assert sorted(i for s in sent for i in s["InstanceIds"]) == sorted([web_a, web_b])
+    for one in sent:
+        script = "\n".join(one["Parameters"]["commands"])
+        assert f"s3://{BUCKET}/{key}" in script
+        assert "RELEASE=20250101T000000Z-abc1234" in script
+        assert "KEEP=4" in script
+
+
+def test_the_first_host_alone_creates_the_indexes_before_the_others_release(
+    aws: dict[str, Any],
+) -> None:
+    for _ in range(3):
+        launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    aws["ssm"] = Recorder(aws["ssm"])
+
+    assert run(aws) == 0
+
+    scripts = ["\n".join(s["Parameters"]["commands"]) for s in aws["ssm"].sent]
+    assert len(aws["ssm"].sent[0]["InstanceIds"]) == 1
+    assert "INDEXES=1" in scripts[0]
+    assert not [script for script in scripts[1:] if "INDEXES=1" in script]
 
 
 class Recorder:
