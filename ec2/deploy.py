@@ -89,6 +89,8 @@ def _without_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
+    # Whatever the checkout's modes: hosts run it as a user that owns none of it.
+    info.mode = 0o755 if info.isdir() or info.mode & 0o100 else 0o644
     return info
 
 

@@ -11,6 +11,9 @@
 # boot runs it too. The host commands are variables so tests can stand in for
 # systemd and the network.
 set -euo pipefail
+# The service runs as the unprivileged `snapboard` user and must read the release and
+# its virtualenv, whatever umask the caller has (first-boot user data runs with 077).
+umask 022
 
 : "${RELEASE:?RELEASE (the release id) is required}"
 : "${ARTIFACT:?ARTIFACT (the path of the release tarball) is required}"
@@ -86,7 +89,7 @@ previous=$(readlink "$ROOT/current" || true)
 log "unpacking into $new"
 mkdir "$new"
 # In place, not renamed afterwards: a virtualenv records its own absolute path.
-if ! (tar -xzf "$ARTIFACT" -C "$new" && cd "$new" && eval "$INSTALL_CMD"); then
+if ! (tar -xzf "$ARTIFACT" -C "$new" --no-same-owner --no-same-permissions && cd "$new" && eval "$INSTALL_CMD"); then
   log "could not unpack or install; current is untouched"
   rm -rf "$new"
   exit 1

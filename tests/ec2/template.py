@@ -65,6 +65,6 @@ def user_data(**parameters: str) -> str:
 def env_file(**parameters: str) -> dict[str, str]:
     """What user data writes to /etc/snapboard/env, as systemd's EnvironmentFile reads it."""
     script = user_data(**parameters)
-    [body] = re.findall(r"cat > /etc/snapboard/env <<'ENV'\n(.*?)\nENV\n", script, re.S)
+    [body] = re.findall(r"/etc/snapboard/env <<'ENV'\n(.*?)\nENV\n", script, re.S)
     lines = [line for line in body.splitlines() if line and not line.startswith("#")]
     return dict(line.split("=", 1) for line in lines)

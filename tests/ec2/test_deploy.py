@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shlex
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -212,3 +213,22 @@ def test_release_ids_sort_by_time_and_name_the_commit() -> None:
     late = deploy.release_id(ROOT, dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
     assert early < late
     assert early.startswith("20250101T000000Z-")
+
+
+def test_the_artifact_is_readable_by_everyone_whatever_the_checkouts_modes(
+    tmp_path: Path,
+) -> None:
+    for name in deploy.ARTIFACT_PATHS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, tmp_path / name)
+    for path in tmp_path.rglob("*"):
+        path.chmod(0o700 if path.is_dir() or path.name.endswith(".sh") else 0o600)
+    with tarfile.open(fileobj=io.BytesIO(deploy.build_artifact(tmp_path))) as tar:
+        modes = {info.name: info.mode for info in tar.getmembers()}
+    assert modes["ec2/release.sh"] == 0o755
+    assert modes["chalicelib"] == 0o755
+    assert modes["app.py"] == 0o644

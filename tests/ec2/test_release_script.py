@@ -164,3 +164,20 @@ def test_failing_indexes_leave_current_untouched(tmp_path: Path) -> None:
 def test_without_indexes_none_are_created(tmp_path: Path) -> None:
     result = release(tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"INDEXES_CMD": "false"})
     assert result.returncode == 0, result.stderr
+
+
+def test_under_the_user_datas_umask_the_release_is_readable_by_the_service_user(
+    tmp_path: Path,
+) -> None:
+    # First boot runs this from user data, whose umask is 077 (for the env file); the
+    # service runs as the unprivileged `snapboard` user, "other" to these root-owned files.
+    install = "mkdir -p .venv/bin .venv/lib && touch .venv/lib/site.py && touch INSTALLED"
+    result = release(
+        tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"INSTALL_CMD": install}, umask="077"
+    )
+    assert result.returncode == 0, result.stderr
+    new = tmp_path / "srv" / "releases" / "20250101T000000Z-aaaaaaa"
+    for path in [tmp_path / "srv", new.parent, new, *new.rglob("*")]:
+        mode = path.stat().st_mode
+        wanted = 0o005 if path.is_dir() else 0o004
+        assert mode & wanted == wanted, f"{path}: {oct(mode)}"

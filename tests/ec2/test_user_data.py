@@ -12,7 +12,7 @@ from moto import mock_aws
 from chalicelib import composition
 from chalicelib.secrets import environment_with_secrets
 from chalicelib.settings import Settings
-from tests.ec2.template import REGION, env_file
+from tests.ec2.template import REGION, env_file, user_data
 
 JWT_SECRET = "j" * 48
 
@@ -53,3 +53,9 @@ def test_the_env_file_gives_the_ssm_and_ses_clients_the_stacks_region(
     )
     mailer = composition.build_mailer(settings)
     assert mailer.client.meta.region_name == REGION  # type: ignore[attr-defined]
+
+
+def test_first_boot_runs_the_release_script_under_no_private_umask() -> None:
+    # release.sh sets its own umask too (tests/ec2/test_release_script.py); this keeps
+    # the host's other files written after the env file ordinary.
+    assert "umask 077" not in user_data()
