@@ -27,6 +27,7 @@ HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:800
 # indexes with the new release before switching to it. This host reaches Atlas; the
 # GitHub runner that starts the deploy does not.
 INDEXES=${INDEXES:-0}
+EDGE_FILE=${EDGE_FILE:-/etc/snapboard/edge}
 ENV_FILE=${ENV_FILE:-/etc/snapboard/env}
 INDEXES_CMD=${INDEXES_CMD:-'with_service_env .venv/bin/python -m chalicelib.manage indexes'}
 HEALTH_TRIES=${HEALTH_TRIES:-30}
@@ -41,7 +42,13 @@ restart_services() {
   local unit=$ROOT/current/ec2
   install -m 0644 "$unit/snapboard.service" "$unit/snapboard-sweep.service" \
     "$unit/snapboard-sweep.timer" /etc/systemd/system/
-  install -m 0644 "$unit/nginx.conf" /etc/nginx/conf.d/snapboard.conf
+  # The stack's shape, written by the user data: `alb` behind the load balancer, else
+  # the single instance terminating TLS itself.
+  local site=nginx.conf
+  if [ "$(cat "$EDGE_FILE" 2>/dev/null || true)" = alb ]; then
+    site=nginx-alb.conf
+  fi
+  install -m 0644 "$unit/$site" /etc/nginx/conf.d/snapboard.conf
   install -m 0644 "$unit/nginx-proxy.conf" /etc/nginx/snapboard-proxy.conf
   systemctl daemon-reload
   systemctl enable --quiet snapboard.service snapboard-sweep.timer

@@ -45,8 +45,11 @@ def parameter_defaults() -> dict[str, str]:
 def user_data(**parameters: str) -> str:
     """The launch template's user data with its `${...}` filled in as CloudFormation would."""
     data = template()["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    body: str = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    body, variables = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    edge = "alb" if parameters.get("UseLoadBalancer") == "true" else "instance"
+    assert variables == {"Edge": {"Fn::If": ["UseAlb", "alb", "instance"]}}
     values = {
+        "Edge": edge,
         **parameter_defaults(),
         "AWS::Region": REGION,
         "AWS::StackName": "snapboard-ec2",
@@ -57,9 +60,9 @@ def user_data(**parameters: str) -> str:
     }
 
     def fill(match: re.Match[str]) -> str:
-        return values[match[1]]
+        return str(values[match[1]])
 
-    return re.sub(r"\$\{([\w:]+)\}", fill, body)
+    return re.sub(r"\$\{([\w:]+)\}", fill, str(body))
 
 
 def env_file(**parameters: str) -> dict[str, str]:

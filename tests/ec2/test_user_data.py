@@ -12,6 +12,7 @@ from moto import mock_aws
 from chalicelib import composition
 from chalicelib.secrets import environment_with_secrets
 from chalicelib.settings import Settings
+from tests.conftest import ROOT
 from tests.ec2.template import REGION, env_file, user_data
 
 JWT_SECRET = "j" * 48
@@ -59,3 +60,14 @@ def test_first_boot_runs_the_release_script_under_no_private_umask() -> None:
     # release.sh sets its own umask too (tests/ec2/test_release_script.py); this keeps
     # the host's other files written after the env file ordinary.
     assert "umask 077" not in user_data()
+
+
+@pytest.mark.parametrize(("use_alb", "edge"), [("false", "instance"), ("true", "alb")])
+def test_first_boot_records_the_stacks_shape_for_release_sh_to_pick_the_nginx_site(
+    use_alb: str, edge: str
+) -> None:
+    from tests.ec2.test_nginx import SITES
+
+    assert f'echo "{edge}" > /etc/snapboard/edge' in user_data(UseLoadBalancer=use_alb)
+    release = (ROOT / "ec2" / "release.sh").read_text()
+    assert all(f"site={name}" in release for name in SITES.values())
