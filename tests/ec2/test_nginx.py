@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import os
 import shutil
 import socket
 import ssl
@@ -119,7 +120,9 @@ def serve(
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         (tmp / "nginx.conf").write_text(
-            f"pid {tmp}/nginx.pid;\nerror_log stderr;\ndaemon off;\nevents {{}}\n"
+            # Workers as root when the test is: pytest's temporary directories are 0700.
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"pid {tmp}/nginx.pid;\nerror_log stderr;\ndaemon off;\nevents {{}}\n"
             f"http {{\n  access_log off;\n  {temps}\n  include {tmp}/site.conf;\n}}\n"
         )
         process = subprocess.Popen(
@@ -165,3 +168,25 @@ def test_behind_the_alb_nginx_proxies_whatever_listener_the_request_came_through
 
 def test_behind_the_alb_health_answers_for_the_target_group(serve: Callable[[str], Edge]) -> None:
     assert serve("alb").get("/health")[0] == 200
+
+
+# ------------------------------------------------------------ the single instance
+
+
+def test_the_instance_serves_lets_encrypts_challenge_over_plain_http(
+    serve: Callable[[str], Edge],
+) -> None:
+    edge = serve("instance")
+    challenge = edge.acme_root / ".well-known" / "acme-challenge"
+    challenge.mkdir(parents=True)
+    (challenge / "tok3n").write_text("tok3n.thumbprint")
+    assert edge.get("/.well-known/acme-challenge/tok3n") == (200, "", "tok3n.thumbprint")
+
+
+def test_the_instance_redirects_plain_http_to_https_and_proxies_https(
+    serve: Callable[[str], Edge],
+) -> None:
+    edge = serve("instance")
+    assert edge.get("/posts?tag=a")[:2] == (308, "https://api.snapboard.test/posts?tag=a")
+    assert edge.get("/posts", tls=True) == (200, "", "proto=https")
+    assert edge.get("/health")[0] == 200
