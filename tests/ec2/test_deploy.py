@@ -232,3 +232,34 @@ def test_the_artifact_is_readable_by_everyone_whatever_the_checkouts_modes(
     assert modes["ec2/release.sh"] == 0o755
     assert modes["chalicelib"] == 0o755
     assert modes["app.py"] == 0o644
+
+
+def test_the_deploy_roles_documented_policy_allows_exactly_what_the_deploy_calls() -> None:
+    import json
+    import re
+
+    policy = json.loads((ROOT / "ec2" / "deploy-policy.json").read_text())
+    allowed: dict[str, list[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            resources = statement["Resource"]
+            allowed.setdefault(action, []).extend(
+                [resources] if isinstance(resources, str) else resources
+            )
+    source = (ROOT / "ec2" / "deploy.py").read_text()
+    called = set(re.findall(r"\b(?:s3|ssm|ec2)\.(\w+)\(", source))
+    called |= set(re.findall(r'get_paginator\("(\w+)"\)', source)) - {"get_paginator"}
+    called.discard("get_paginator")
+    names = {
+        "put_object": "s3:PutObject",
+        "describe_instances": "ec2:DescribeInstances",
+        "send_command": "ssm:SendCommand",
+        "get_command_invocation": "ssm:GetCommandInvocation",
+    }
+    assert called == set(names)
+    # The workflow reads the bucket name from the stack's outputs first.
+    assert set(allowed) == {*names.values(), "cloudformation:DescribeStacks"}
+    # SendCommand is authorised on the document as well as on every instance.
+    assert "arn:aws:ssm:REGION::document/AWS-RunShellScript" in allowed["ssm:SendCommand"]
+    assert "arn:aws:ec2:REGION:ACCOUNT:instance/*" in allowed["ssm:SendCommand"]
