@@ -273,6 +273,16 @@ def create_app(clients: Resources | None = None, *, name: str = "snapboard") -> 
         """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
         sweep(resources())
 
+    # Invoked once by every Lambda deploy: it runs where the API runs, so it reaches Atlas
+    # through the same network path (VPC peering, PrivateLink) a GitHub runner cannot.
+    @app.lambda_function(name="ensure_indexes")
+    def ensure_indexes(event: Any, context: Any) -> dict[str, list[str]]:
+        """Create every declared MongoDB index (idempotent), like ``manage indexes``."""
+        from chalicelib import db
+
+        clients = resources()
+        return db.ensure_indexes(clients.mongo_client[clients.settings.mongodb_db])
+
     return app
 
 

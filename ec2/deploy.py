@@ -7,7 +7,8 @@
    release's own virtualenv).
 2. Upload it to ``s3://BUCKET/releases/<release>.tar.gz``.
 3. Run ``ec2/release.sh`` through SSM ``AWS-RunShellScript`` on every running
-   instance with the tag: unpack into a new release directory, switch the
+   instance with the tag, the first one alone and creating the MongoDB indexes
+   (from inside AWS, where Atlas lets the hosts in): unpack into a new release directory, switch the
    ``current`` symlink, restart, wait for ``/ready``, roll back on failure,
    keep the newest N releases.
 4. When every host succeeded, mark the release current
@@ -88,6 +89,8 @@ def _without_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
+    # Whatever the checkout's modes: hosts run it as a user that owns none of it.
+    info.mode = 0o755 if info.isdir() or info.mode & 0o100 else 0o644
     return info
 
 
@@ -107,13 +110,19 @@ def target_instances(ec2: Any, tag: str) -> list[str]:
     )
 
 
-def remote_commands(*, bucket: str, key: str, release: str, keep: int) -> list[str]:
-    """The shell run on each host: fetch the artifact, run its own release script."""
+def remote_commands(
+    *, bucket: str, key: str, release: str, keep: int, indexes: bool = False
+) -> list[str]:
+    """The shell run on each host: fetch the artifact, run its own release script.
+
+    ``indexes``: the host also creates the MongoDB indexes before switching (one host
+    per rollout does; the hosts reach Atlas, the machine running this may not).
+    """
     artifact = f"/tmp/snapboard-{release}.tar.gz"  # noqa: S108 (root-owned, unique per release)
-    env = " ".join(
-        f"{name}={shlex.quote(value)}"
-        for name, value in (("RELEASE", release), ("ARTIFACT", artifact), ("KEEP", str(keep)))
-    )
+    variables = [("RELEASE", release), ("ARTIFACT", artifact), ("KEEP", str(keep))]
+    if indexes:
+        variables.append(("INDEXES", "1"))
+    env = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables)
     source = shlex.quote(f"s3://{bucket}/{key}")
     return [
         "set -euo pipefail",
@@ -187,13 +196,23 @@ def deploy(
     key = f"releases/{release}.tar.gz"
     s3.put_object(Bucket=bucket, Key=key, Body=build_artifact(root))
     print(f"uploaded s3://{bucket}/{key}; releasing on {', '.join(instances)}")
+    # The first host creates the indexes, so they exist before any host serves the new code.
+    first, rest = instances[:1], instances[1:]
     results = run_on_hosts(
         ssm,
-        instances,
-        remote_commands(bucket=bucket, key=key, release=release, keep=keep),
-        comment=f"snapboard release {release}",
+        first,
+        remote_commands(bucket=bucket, key=key, release=release, keep=keep, indexes=True),
+        comment=f"snapboard release {release} (with indexes)",
         sleep=sleep,
     )
+    if rest and all(result.ok for result in results):
+        results += run_on_hosts(
+            ssm,
+            rest,
+            remote_commands(bucket=bucket, key=key, release=release, keep=keep),
+            comment=f"snapboard release {release}",
+            sleep=sleep,
+        )
     for result in results:
         print(f"{result.instance_id}: {result.status}")
         if not result.ok and result.output:

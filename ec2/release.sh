@@ -11,6 +11,9 @@
 # boot runs it too. The host commands are variables so tests can stand in for
 # systemd and the network.
 set -euo pipefail
+# The service runs as the unprivileged `snapboard` user and must read the release and
+# its virtualenv, whatever umask the caller has (first-boot user data runs with 077).
+umask 022
 
 : "${RELEASE:?RELEASE (the release id) is required}"
 : "${ARTIFACT:?ARTIFACT (the path of the release tarball) is required}"
@@ -20,6 +23,13 @@ PYTHON=${PYTHON:-python3.11}
 INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input -r requirements-ec2.txt'}
 RESTART_CMD=${RESTART_CMD:-restart_services}
 HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
+# INDEXES=1 (ec2/deploy.py sets it on the first host of a rollout): create the MongoDB
+# indexes with the new release before switching to it. This host reaches Atlas; the
+# GitHub runner that starts the deploy does not.
+INDEXES=${INDEXES:-0}
+EDGE_FILE=${EDGE_FILE:-/etc/snapboard/edge}
+ENV_FILE=${ENV_FILE:-/etc/snapboard/env}
+INDEXES_CMD=${INDEXES_CMD:-'with_service_env .venv/bin/python -m chalicelib.manage indexes'}
 HEALTH_TRIES=${HEALTH_TRIES:-30}
 HEALTH_INTERVAL=${HEALTH_INTERVAL:-1}
 
@@ -32,13 +42,31 @@ restart_services() {
   local unit=$ROOT/current/ec2
   install -m 0644 "$unit/snapboard.service" "$unit/snapboard-sweep.service" \
     "$unit/snapboard-sweep.timer" /etc/systemd/system/
-  install -m 0644 "$unit/nginx.conf" /etc/nginx/conf.d/snapboard.conf
+  # The stack's shape, written by the user data: `alb` behind the load balancer, else
+  # the single instance terminating TLS itself.
+  local site=nginx.conf
+  if [ "$(cat "$EDGE_FILE" 2>/dev/null || true)" = alb ]; then
+    site=nginx-alb.conf
+  fi
+  install -m 0644 "$unit/$site" /etc/nginx/conf.d/snapboard.conf
   install -m 0644 "$unit/nginx-proxy.conf" /etc/nginx/snapboard-proxy.conf
   systemctl daemon-reload
   systemctl enable --quiet snapboard.service snapboard-sweep.timer
   systemctl restart snapboard.service
   systemctl start snapboard-sweep.timer
   nginx -t -q && systemctl reload-or-restart nginx
+}
+
+with_service_env() {
+  # The service's environment as systemd's EnvironmentFile= gives it: NAME=value lines,
+  # taken literally (never run through the shell).
+  (
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in '' | '#'*) continue ;; esac
+      export "${line%%=*}=${line#*=}"
+    done <"$ENV_FILE"
+    exec "$@"
+  )
 }
 
 point_current_at() {
@@ -68,10 +96,19 @@ previous=$(readlink "$ROOT/current" || true)
 log "unpacking into $new"
 mkdir "$new"
 # In place, not renamed afterwards: a virtualenv records its own absolute path.
-if ! (tar -xzf "$ARTIFACT" -C "$new" && cd "$new" && eval "$INSTALL_CMD"); then
+if ! (tar -xzf "$ARTIFACT" -C "$new" --no-same-owner --no-same-permissions && cd "$new" && eval "$INSTALL_CMD"); then
   log "could not unpack or install; current is untouched"
   rm -rf "$new"
   exit 1
+fi
+
+if [ "$INDEXES" = 1 ]; then
+  log "creating the MongoDB indexes"
+  if ! (cd "$new" && eval "$INDEXES_CMD"); then
+    log "could not create the indexes; current is untouched"
+    rm -rf "$new"
+    exit 1
+  fi
 fi
 
 log "switching current from ${previous:-nothing}"

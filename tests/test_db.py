@@ -51,3 +51,20 @@ def test_make_indexes_runs_the_same_code(svc: Clients, capsys: pytest.CaptureFix
     output = capsys.readouterr().out
     assert "posts: feed, by_author, by_tag, text" in output
     assert "users: email_unique, username_unique, newest" in output
+
+
+def test_the_deploys_ensure_indexes_function_creates_every_declared_index(
+    make_settings: Any,
+) -> None:
+    from chalicelib.composition import create_app
+
+    clients = Clients(make_settings())
+    handler = create_app(clients).handler_map["ensure_indexes"]
+
+    created = handler({}, None)
+
+    assert set(created) == set(INDEXES)
+    raw_db = clients.mongo_client[clients.settings.mongodb_db]
+    for collection, models in INDEXES.items():
+        present = {index["name"] for index in raw_db[collection].list_indexes()}
+        assert {model.document["name"] for model in models} <= present, collection

@@ -112,3 +112,10 @@ def test_the_packaged_app_imports_from_the_zip_alone(package: Path, tmp_path: Pa
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_index_function_is_packaged_with_time_to_build_indexes(package: Path) -> None:
+    template: dict[str, Any] = json.loads((package / "sam.json").read_text())
+    function = template["Resources"]["EnsureIndexes"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert function["Properties"]["Timeout"] == 120

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shlex
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -107,13 +108,29 @@ def test_a_release_is_uploaded_run_on_the_tagged_hosts_and_marked_current(
     assert current.decode() == key
 
     # moto's list_commands adds every instance it knows, so read what was sent.
-    [sent] = aws["ssm"].sent
-    assert sent["DocumentName"] == "AWS-RunShellScript"
-    assert sorted(sent["InstanceIds"]) == sorted([web_a, web_b])
-    script = "\n".join(sent["Parameters"]["commands"])
-    assert f"s3://{BUCKET}/{key}" in script
-    assert "RELEASE=20250101T000000Z-abc1234" in script
-    assert "KEEP=4" in script
+    sent = aws["ssm"].sent
+    assert {s["DocumentName"] for s in sent} == {"AWS-RunShellScript"}
+    assert sorted(i for s in sent for i in s["InstanceIds"]) == sorted([web_a, web_b])
+    for one in sent:
+        script = "\n".join(one["Parameters"]["commands"])
+        assert f"s3://{BUCKET}/{key}" in script
+        assert "RELEASE=20250101T000000Z-abc1234" in script
+        assert "KEEP=4" in script
+
+
+def test_the_first_host_alone_creates_the_indexes_before_the_others_release(
+    aws: dict[str, Any],
+) -> None:
+    for _ in range(3):
+        launch(aws["ec2"], {"snapboard:stack": "snapboard"})
+    aws["ssm"] = Recorder(aws["ssm"])
+
+    assert run(aws) == 0
+
+    scripts = ["\n".join(s["Parameters"]["commands"]) for s in aws["ssm"].sent]
+    assert len(aws["ssm"].sent[0]["InstanceIds"]) == 1
+    assert "INDEXES=1" in scripts[0]
+    assert not [script for script in scripts[1:] if "INDEXES=1" in script]
 
 
 class Recorder:
@@ -200,3 +217,53 @@ def test_release_ids_sort_by_time_and_name_the_commit() -> None:
     late = deploy.release_id(ROOT, dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
     assert early < late
     assert early.startswith("20250101T000000Z-")
+
+
+def test_the_artifact_is_readable_by_everyone_whatever_the_checkouts_modes(
+    tmp_path: Path,
+) -> None:
+    for name in deploy.ARTIFACT_PATHS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, tmp_path / name)
+    for path in tmp_path.rglob("*"):
+        path.chmod(0o700 if path.is_dir() or path.name.endswith(".sh") else 0o600)
+    with tarfile.open(fileobj=io.BytesIO(deploy.build_artifact(tmp_path))) as tar:
+        modes = {info.name: info.mode for info in tar.getmembers()}
+    assert modes["ec2/release.sh"] == 0o755
+    assert modes["chalicelib"] == 0o755
+    assert modes["app.py"] == 0o644
+
+
+def test_the_deploy_roles_documented_policy_allows_exactly_what_the_deploy_calls() -> None:
+    import json
+    import re
+
+    policy = json.loads((ROOT / "ec2" / "deploy-policy.json").read_text())
+    allowed: dict[str, list[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            resources = statement["Resource"]
+            allowed.setdefault(action, []).extend(
+                [resources] if isinstance(resources, str) else resources
+            )
+    source = (ROOT / "ec2" / "deploy.py").read_text()
+    called = set(re.findall(r"\b(?:s3|ssm|ec2)\.(\w+)\(", source))
+    called |= set(re.findall(r'get_paginator\("(\w+)"\)', source)) - {"get_paginator"}
+    called.discard("get_paginator")
+    names = {
+        "put_object": "s3:PutObject",
+        "describe_instances": "ec2:DescribeInstances",
+        "send_command": "ssm:SendCommand",
+        "get_command_invocation": "ssm:GetCommandInvocation",
+    }
+    assert called == set(names)
+    # The workflow reads the bucket name from the stack's outputs first.
+    assert set(allowed) == {*names.values(), "cloudformation:DescribeStacks"}
+    # SendCommand is authorised on the document as well as on every instance.
+    assert "arn:aws:ssm:REGION::document/AWS-RunShellScript" in allowed["ssm:SendCommand"]
+    assert "arn:aws:ec2:REGION:ACCOUNT:instance/*" in allowed["ssm:SendCommand"]

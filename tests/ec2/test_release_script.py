@@ -31,7 +31,13 @@ def artifact(tmp_path: Path, name: str, *, healthy: bool) -> Path:
 
 
 def release(
-    tmp_path: Path, name: str, *, healthy: bool = True, keep: int = 3
+    tmp_path: Path,
+    name: str,
+    *,
+    healthy: bool = True,
+    keep: int = 3,
+    extra_env: dict[str, str] | None = None,
+    umask: str = "022",
 ) -> subprocess.CompletedProcess[str]:
     root = tmp_path / "srv"
     env = {
@@ -45,8 +51,16 @@ def release(
         "HEALTH_CMD": f"test -e {root}/current/HEALTHY",
         "HEALTH_TRIES": "2",
         "HEALTH_INTERVAL": "0",
+        **(extra_env or {}),
     }
-    return subprocess.run([BASH, str(SCRIPT)], env=env, capture_output=True, text=True, check=False)
+    command = f'umask {umask} && exec "$0" "$1"'
+    return subprocess.run(
+        [BASH, "-c", command, BASH, str(SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def current(tmp_path: Path) -> str:
@@ -112,3 +126,58 @@ def test_the_script_names_a_missing_input(tmp_path: Path, missing: str) -> None:
     )
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_with_indexes_the_new_release_creates_them_with_the_service_env_before_the_switch(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        "# the service's env\nSTAGE=prod\nMAIL_FROM=Snapboard <no-reply@x.test> $HOME\n"
+    )
+    root = tmp_path / "srv"
+    indexes = (
+        f"with_service_env sh -c 'echo \"$STAGE|$MAIL_FROM|$(readlink {root}/current)\"' "
+        f"> {tmp_path}/indexes"
+    )
+    result = release(
+        tmp_path,
+        "20250101T000000Z-aaaaaaa",
+        extra_env={"INDEXES": "1", "ENV_FILE": str(env_file), "INDEXES_CMD": indexes},
+    )
+    assert result.returncode == 0, result.stderr
+    # Taken literally, and run while `current` did not exist yet.
+    assert (tmp_path / "indexes").read_text() == "prod|Snapboard <no-reply@x.test> $HOME|\n"
+
+
+def test_failing_indexes_leave_current_untouched(tmp_path: Path) -> None:
+    assert release(tmp_path, "20250101T000000Z-good000").returncode == 0
+    result = release(
+        tmp_path, "20250102T000000Z-new0000", extra_env={"INDEXES": "1", "INDEXES_CMD": "false"}
+    )
+    assert result.returncode != 0
+    assert "could not create the indexes" in result.stderr
+    assert current(tmp_path) == "20250101T000000Z-good000"
+    assert not (tmp_path / "srv" / "releases" / "20250102T000000Z-new0000").exists()
+
+
+def test_without_indexes_none_are_created(tmp_path: Path) -> None:
+    result = release(tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"INDEXES_CMD": "false"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_under_the_user_datas_umask_the_release_is_readable_by_the_service_user(
+    tmp_path: Path,
+) -> None:
+    # First boot runs this from user data, whose umask is 077 (for the env file); the
+    # service runs as the unprivileged `snapboard` user, "other" to these root-owned files.
+    install = "mkdir -p .venv/bin .venv/lib && touch .venv/lib/site.py && touch INSTALLED"
+    result = release(
+        tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"INSTALL_CMD": install}, umask="077"
+    )
+    assert result.returncode == 0, result.stderr
+    new = tmp_path / "srv" / "releases" / "20250101T000000Z-aaaaaaa"
+    for path in [tmp_path / "srv", new.parent, new, *new.rglob("*")]:
+        mode = path.stat().st_mode
+        wanted = 0o005 if path.is_dir() else 0o004
+        assert mode & wanted == wanted, f"{path}: {oct(mode)}"

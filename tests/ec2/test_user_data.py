@@ -1,0 +1,73 @@
+"""What an instance's first boot leaves behind, from the template's own user data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import composition
+from chalicelib.secrets import environment_with_secrets
+from chalicelib.settings import Settings
+from tests.conftest import ROOT
+from tests.ec2.template import REGION, env_file, user_data
+
+JWT_SECRET = "j" * 48
+
+
+@pytest.fixture
+def host_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]
+) -> Iterator[dict[str, str]]:
+    """The process environment systemd gives the service: the env file, plus the
+    instance profile's credentials (faked), and no AWS config file."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", f"{tmp_path}/absent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{tmp_path}/absent")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env = env_file()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield env
+
+
+def test_the_env_file_gives_the_ssm_and_ses_clients_the_stacks_region(
+    host_environment: dict[str, str], tmp_path: os.PathLike[str]
+) -> None:
+    path = host_environment["SECRETS_PARAMETER_PATH"]
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"{path}/JWT_SECRET", Type="SecureString", Value=JWT_SECRET
+    )
+
+    merged = environment_with_secrets(dict(os.environ))
+
+    assert merged["JWT_SECRET"] == JWT_SECRET
+    settings = Settings.from_env(
+        {"MAIL_BACKEND": "ses", "MAIL_FROM": "no-reply@example.com", "DATA_DIR": str(tmp_path)}
+    )
+    mailer = composition.build_mailer(settings)
+    assert mailer.client.meta.region_name == REGION  # type: ignore[attr-defined]
+
+
+def test_first_boot_runs_the_release_script_under_no_private_umask() -> None:
+    # release.sh sets its own umask too (tests/ec2/test_release_script.py); this keeps
+    # the host's other files written after the env file ordinary.
+    assert "umask 077" not in user_data()
+
+
+@pytest.mark.parametrize(("use_alb", "edge"), [("false", "instance"), ("true", "alb")])
+def test_first_boot_records_the_stacks_shape_for_release_sh_to_pick_the_nginx_site(
+    use_alb: str, edge: str
+) -> None:
+    from tests.ec2.test_nginx import SITES
+
+    assert f'echo "{edge}" > /etc/snapboard/edge' in user_data(UseLoadBalancer=use_alb)
+    release = (ROOT / "ec2" / "release.sh").read_text()
+    assert all(f"site={name}" in release for name in SITES.values())
