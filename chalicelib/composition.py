@@ -270,7 +270,8 @@ def create_app(clients: Resources | None = None, *, name: str = "snapboard") -> 
     # on EC2 a systemd timer runs `manage sweep`.
     @app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_images")
     def sweep_images(event: Any) -> None:
-        """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
+        """Hourly on Lambda: expire day-old pending images, retry failed file deletions,
+        delete day-old direct uploads nobody registered."""
         sweep(resources())
 
     # Invoked once by every Lambda deploy: it runs where the API runs, so it reaches Atlas
@@ -301,7 +302,10 @@ def sweep(clients: Resources) -> str:
     from chalicelib.images import service
 
     report = service.sweep(db=clients.db, image_store=clients.image_store, now=clients.clock())
-    return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
+    return (
+        f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}, "
+        f"unregistered uploads deleted {report.unregistered}"
+    )
 
 
 def seed_demo(clients: Resources, *, posts_count: int | None = None) -> Seeded:

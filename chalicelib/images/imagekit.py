@@ -6,6 +6,7 @@ and injected, so tests drive the real SDK against a mocked transport.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import imagekitio
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 
 # Where browsers send direct uploads (ImageKit's upload API, not the management API).
 UPLOAD_URL = "https://upload.imagekit.io/api/v1/files/upload"
+# What `clean_copy` asks ImageKit to render: upright (`rt-auto`), no metadata (`md-false`),
+# in the original's format at a quality that survives one more generation.
+CLEAN_COPY_TRANSFORMATION = "rt-auto,md-false,q-90,f-{format}"
+_IMAGEKIT_FORMATS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "avif": "avif"}
+# ImageKit fetches the URL at once; the signature only has to outlive that.
+CLEAN_COPY_URL_SECONDS = 600
 # A request should fail fast: the user is waiting, and the sweep retries deletions.
 TIMEOUT_SECONDS = 15.0
 MAX_RETRIES = 1
@@ -125,8 +132,51 @@ class ImageKitStore:
             options["expires_in"] = expires_in
         return self._client.helper.build_url(**options)
 
-    def upload_signature(self, *, expire: int) -> UploadSignature:
-        # `expire` is an absolute Unix time; the SDK generates a fresh UUID token.
+    def clean_copy(self, stored: StoredFile, *, folder: str, file_name: str) -> StoredFile:
+        """ImageKit renders the copy and stores it: the upload API fetches our URL.
+
+        Its delivery strips metadata and ``rt-auto`` applies the EXIF orientation,
+        so the stored copy, and every URL of it, carries neither; the bytes never
+        pass through this process. The URL is signed, so it works whether or not
+        the account restricts unsigned URLs.
+        """
+        extension = _IMAGEKIT_FORMATS.get((stored.mime or "").removeprefix("image/"), "jpg")
+        source = self.url(
+            stored.path,
+            transformation=CLEAN_COPY_TRANSFORMATION.format(format=extension),
+            expires_in=CLEAN_COPY_URL_SECONDS,
+        )
+        try:
+            uploaded = self._client.files.upload(
+                file=source,  # type: ignore[arg-type]  # a URL is a file the API fetches
+                file_name=file_name,
+                folder=folder,
+                use_unique_file_name=True,
+            )
+        except _FAILURES as exc:
+            raise StoreError(_describe(exc)) from None
+        return _checked(uploaded, "a copy").stored(mime=stored.mime, size_if_unknown=0)
+
+    def files_before(self, *, folder: str, before: dt.datetime, limit: int) -> list[StoredFile]:
+        # `path` inside searchQuery matches the folder and its subfolders (the `path`
+        # parameter would search one folder only).
+        query = f'path : "{folder.rstrip("/")}/" AND createdAt < "{_iso(before)}"'
+        try:
+            found = self._client.assets.list(
+                search_query=query, limit=limit, sort="ASC_CREATED", type="file"
+            )
+        except _FAILURES as exc:
+            raise StoreError(_describe(exc)) from None
+        files = []
+        for item in found:
+            file_id, path = getattr(item, "file_id", None), getattr(item, "file_path", None)
+            if isinstance(file_id, str) and isinstance(path, str) and path.startswith(folder):
+                files.append(StoredFile(file_id, path, 0, None, None, None))
+        return files
+
+    def upload_signature(self, *, expire: int, folder: str) -> UploadSignature:
+        # `expire` is an absolute Unix time; the SDK generates a fresh UUID token. ImageKit's
+        # V1 signature covers token and expiry only, so `folder` is checked at register.
         params = self._client.helper.get_authentication_parameters(expire=expire)
         return UploadSignature(
             token=str(params["token"]),
@@ -136,6 +186,10 @@ class ImageKitStore:
             url_endpoint=self.url_endpoint,
             upload_url=UPLOAD_URL,
         )
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _int(value: float | None) -> int | None:

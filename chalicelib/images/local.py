@@ -9,10 +9,21 @@ path in development and production.
 
 A local file id is the file's path below the media root: there is no separate
 catalogue to keep in step with the files.
+
+Where it is stricter than ImageKit, it is on purpose: a direct upload must
+decode as an allowed image (ImageKit stores any file; ``register`` refuses it
+there), its upload token names the one folder it may write to, and at most
+``max_renders`` variants render at once (more waiting ones get a 503 with
+``Retry-After``) so a burst of costly transformations cannot take the
+process's every thread.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -20,7 +31,8 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -47,7 +59,17 @@ DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
 MAX_SIGNATURE_LIFETIME = 3600
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# ImageKit's rule for file names: anything but letters, digits, "." and "-" becomes "_".
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9.-]")
+_MAX_STEM = 64
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
+# Renders at once, and requests allowed to wait for one, per process.
+DEFAULT_MAX_RENDERS = 2
+DEFAULT_MAX_WAITING_RENDERS = 4
+DEFAULT_RENDER_WAIT_SECONDS = 10.0
+RENDER_RETRY_AFTER_SECONDS = 2
+
+Renderer = Callable[[bytes, "tuple[transform.Step, ...]", "transform.OutputFormat"], bytes]
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,10 @@ class LocalStore:
         signing_key: str,
         cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
         clock: Clock = utc_now,
+        max_renders: int = DEFAULT_MAX_RENDERS,
+        max_waiting_renders: int = DEFAULT_MAX_WAITING_RENDERS,
+        render_wait_seconds: float = DEFAULT_RENDER_WAIT_SECONDS,
+        renderer: Renderer = transform.render,
     ) -> None:
         self.root = root
         self.url_endpoint = f"{base_url.rstrip('/')}/media"
@@ -82,6 +108,10 @@ class LocalStore:
         self._tokens_root = root / ".tokens"
         self._cache_max_bytes = cache_max_bytes
         self._clock = clock
+        self._render = renderer
+        self._render_slots = _Slots(
+            running=max_renders, waiting=max_waiting_renders, wait_seconds=render_wait_seconds
+        )
 
     # ------------------------------------------------------------ the protocol
 
@@ -89,17 +119,16 @@ class LocalStore:
         relative = _safe_relative(folder)
         if relative is None:
             raise StoreError(f"invalid folder {folder!r}")
-        stem, _, ext = _SAFE_NAME.sub("_", file_name).rpartition(".")
         # Like ImageKit's useUniqueFileName: the name never overwrites another file.
-        name = f"{stem or 'file'}_{secrets.token_hex(6)}.{ext or 'bin'}"
-        target = self.root.joinpath(*relative.parts, name)
+        target = self.root.joinpath(*relative.parts, _unique_name(file_name))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(target, data)
         except OSError as exc:
             raise StoreError(f"could not write the file: {exc.strerror}") from None
-        stored = self.get(str(relative / name))
-        assert stored is not None
+        stored = self.get(str(target.relative_to(self.root).as_posix()))
+        if stored is None:  # removed between our write and our read
+            raise StoreError("the file vanished after it was written")
         return stored
 
     def get(self, file_id: str) -> StoredFile | None:
@@ -150,8 +179,10 @@ class LocalStore:
         separator = "&" if "?" in relative else "?"
         return f"{url}{separator}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"
 
-    def upload_signature(self, *, expire: int) -> UploadSignature:
-        token = secrets.token_urlsafe(24)
+    def upload_signature(self, *, expire: int, folder: str) -> UploadSignature:
+        # The token carries the folder, and the signature covers the token: an upload
+        # signed for one folder cannot be sent into another.
+        token = f"{secrets.token_urlsafe(18)}.{_encode_folder(folder)}"
         return UploadSignature(
             token=token,
             expire=expire,
@@ -160,6 +191,39 @@ class LocalStore:
             url_endpoint=self.url_endpoint,
             upload_url=self.upload_url,
         )
+
+    def clean_copy(self, stored: StoredFile, *, folder: str, file_name: str) -> StoredFile:
+        """An upright copy without metadata in ``folder``, as ImageKit makes with ``rt-auto``."""
+        path = self._file(stored.file_id)
+        if path is None or not path.is_file():
+            raise StoreError("the file to copy is gone")
+        try:
+            image = validation.clean(
+                path.read_bytes(), max_bytes=validation.MAX_DIRECT_UPLOAD_BYTES
+            )
+        except errors.DomainError:
+            raise StoreError("the file to copy is not an allowed image") from None
+        return self.upload(data=image.data, file_name=file_name, folder=folder)
+
+    def files_before(self, *, folder: str, before: dt.datetime, limit: int) -> list[StoredFile]:
+        """Files under ``folder`` (any depth) last written before ``before``, oldest first."""
+        relative = _safe_relative(folder)
+        base = None if relative is None else self.root.joinpath(*relative.parts)
+        if base is None or not base.is_dir():
+            return []
+        cutoff = before.timestamp()
+        old = sorted(
+            (path.stat().st_mtime, path)
+            for path in base.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        found = []
+        for mtime, path in old:
+            if mtime >= cutoff or len(found) == limit:
+                break
+            file_id = path.relative_to(self.root).as_posix()
+            found.append(StoredFile(file_id, f"/{file_id}", path.stat().st_size, None, None, None))
+        return found
 
     # ------------------------------------------------- the direct-upload endpoint
 
@@ -174,7 +238,12 @@ class LocalStore:
         signature: str,
         public_key: str,
     ) -> StoredFile:
-        """Check an upload the way ImageKit's upload API does, then store it."""
+        """Check an upload the way ImageKit's upload API does, then store it as sent.
+
+        Stricter than ImageKit in two ways: the file must decode as an allowed
+        image (a 422 naming ``file``) and the folder must be the one the token
+        was issued for.
+        """
         now = int(self._clock().timestamp())
         expires_at = wire.parse_decimal(expire)
         if public_key != PUBLIC_KEY or expires_at is None:
@@ -184,11 +253,20 @@ class LocalStore:
             raise errors.Forbidden("The upload signature is invalid.", code="bad_signature")
         if not now <= expires_at <= now + MAX_SIGNATURE_LIFETIME:
             raise errors.Forbidden("The upload signature has expired.", code="signature_expired")
+        signed_folder = _decode_folder(token)
+        if signed_folder is None or signed_folder.strip("/") != folder.strip("/"):
+            raise errors.Forbidden(
+                "The upload is not signed for this folder.", code="folder_not_allowed"
+            )
+        # Decoding checks the content (never the name or the declared type); empty files,
+        # HTML and SVG are refused here. The bytes are stored as sent, like ImageKit does:
+        # `register` makes the clean copy that gets published.
+        validation.clean(data, field="file", max_bytes=validation.MAX_DIRECT_UPLOAD_BYTES)
         self._spend(token)
         try:
-            return self.upload(data=data, file_name=file_name, folder=folder)
+            return self.upload(data=data, file_name=file_name, folder=signed_folder)
         except StoreError:
-            raise errors.BadRequest("The folder is not valid.", code="bad_folder") from None
+            raise errors.InvalidInput.field("folder", "The folder is not valid.") from None
 
     def _spend(self, token: str) -> None:
         """Tokens are single use: an exclusive create is atomic across processes."""
@@ -275,12 +353,15 @@ class LocalStore:
         cached = self._cache_dir(file_id) / key
         if cached.is_file():
             return cached.read_bytes(), output
-        try:
-            body = transform.render(data, steps, output)
-        except Exception:  # a stored file that does not decode (see validation's docstring)
-            raise errors.BadRequest(
-                "The file cannot be transformed.", code="bad_transformation"
-            ) from None
+        with self._render_slots.held():
+            try:
+                body = self._render(data, steps, output)
+            except transform.TransformError as exc:  # the output would be too large
+                raise errors.BadRequest(str(exc), code="bad_transformation") from None
+            except Exception:  # a stored file that does not decode (see validation's docstring)
+                raise errors.BadRequest(
+                    "The file cannot be transformed.", code="bad_transformation"
+                ) from None
         cached.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(cached, body)
         self._trim_cache()
@@ -305,6 +386,71 @@ class LocalStore:
 
     def _cache_dir(self, file_id: str) -> Path:
         return self._cache_root / hashlib.sha256(file_id.encode()).hexdigest()[:32]
+
+
+class _Slots:
+    """At most ``running`` holders at once; up to ``waiting`` more wait, the rest are refused.
+
+    Refusing at once beyond the queue keeps threads free for every other request
+    (``/health`` included) however many renders are asked for.
+    """
+
+    def __init__(self, *, running: int, waiting: int, wait_seconds: float) -> None:
+        self._running = threading.BoundedSemaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+        self._wait_seconds = wait_seconds
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        if not self._admitted.acquire(blocking=False):
+            raise _busy()
+        try:
+            if not self._running.acquire(timeout=self._wait_seconds):
+                raise _busy()
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            self._admitted.release()
+
+
+def _busy() -> errors.Unavailable:
+    return errors.Unavailable(
+        "Too many images are being rendered right now; try again shortly.",
+        retry_after=RENDER_RETRY_AFTER_SECONDS,
+        code="render_busy",
+    )
+
+
+def _unique_name(file_name: str) -> str:
+    """A file name of plain characters with a random suffix; never hidden, never a path.
+
+    ImageKit replaces every character but letters, digits, "." and "-" with "_";
+    here, besides, leading dots go and the stem and extension are bounded, so any
+    name a client sends (``../x.png``, ``..``, a 10,000-character extension) gives a
+    safe segment.
+    """
+    stem, dot, ext = _UNSAFE_NAME_CHARS.sub("_", file_name).rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = stem.strip(".")[:_MAX_STEM] or "file"
+    suffix = f".{ext.lower()}" if _EXTENSION.fullmatch(ext) else ""
+    return f"{stem}_{secrets.token_hex(6)}{suffix}"
+
+
+def _encode_folder(folder: str) -> str:
+    return base64.urlsafe_b64encode(folder.encode()).decode().rstrip("=")
+
+
+def _decode_folder(token: str) -> str | None:
+    _, dot, encoded = token.rpartition(".")
+    if not dot or not encoded.isascii():
+        return None
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _same_signature(expected: str, given: str) -> bool:

@@ -43,11 +43,11 @@ Db = Any
 log = get_logger("images")
 
 FOLDER_ROOT = "/snapboard/users"
+UPLOADS_ROOT = "/snapboard/uploads"
 PENDING_TTL = dt.timedelta(hours=24)
 SIGNED_URL_TTL_SECONDS = 3600
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
-# Direct uploads skip the 6 MiB API body limit; ImageKit's free plan allows 25 MB.
-MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_DIRECT_UPLOAD_BYTES = validation.MAX_DIRECT_UPLOAD_BYTES
 SWEEP_BATCH = 500
 
 VARIANTS = {
@@ -68,10 +68,17 @@ class SweepReport:
     expired: int  # pending images past their day, now deleted
     cleaned: int  # files deleted from the store and purged
     failed: int  # still awaiting clean-up; the next sweep retries them
+    unregistered: int = 0  # day-old direct uploads nobody registered, now deleted
 
 
 def folder_for(user_id: str) -> str:
+    """Where a user's published images live."""
     return f"{FOLDER_ROOT}/{user_id}"
+
+
+def upload_folder_for(user_id: str) -> str:
+    """Where a user's direct uploads wait for ``register``."""
+    return f"{UPLOADS_ROOT}/{user_id}"
 
 
 # ------------------------------------------------------------------- uploads
@@ -112,16 +119,17 @@ def upload(
 
 
 def upload_auth(*, image_store: ImageStore, clock: Clock, user: Principal) -> UploadAuth:
-    """Parameters for one direct browser upload into the caller's folder."""
+    """Parameters for one direct browser upload into the caller's staging folder."""
     expire = int(clock().timestamp()) + UPLOAD_AUTH_TTL_SECONDS
-    signed = image_store.upload_signature(expire=expire)
+    folder = upload_folder_for(user.id)
+    signed = image_store.upload_signature(expire=expire, folder=folder)
     return UploadAuth(
         token=signed.token,
         expire=signed.expire,
         signature=signed.signature,
         public_key=signed.public_key,
         url_endpoint=signed.url_endpoint,
-        folder=folder_for(user.id),
+        folder=folder,
         upload_url=signed.upload_url,
     )
 
@@ -135,7 +143,12 @@ def register(
     file_id: str,
     alt: str | None,
 ) -> ImagePublic:
-    """Adopt a directly uploaded file after the store confirmed what it is and where."""
+    """Adopt a directly uploaded file: publish a clean copy of it, delete the upload.
+
+    The copy is upright and carries no EXIF, GPS, XMP or comments, whatever the
+    browser sent; the staged original never gets a URL from us and is gone
+    once the copy is recorded.
+    """
     store = image_store
     try:
         stored = store.get(file_id)
@@ -143,33 +156,45 @@ def register(
         log.warning({"event": "image_lookup_failed", "reason": str(exc)})
         raise errors.UpstreamFailed("The image store failed. Try again.") from None
     # One answer for "no such file" and "someone else's file": ids reveal nothing.
-    if stored is None or not stored.path.startswith(folder_for(user.id) + "/"):
+    if stored is None or not stored.path.startswith(upload_folder_for(user.id) + "/"):
         raise errors.InvalidInput.field("file_id", "No such file in your upload folder.")
     problem = _direct_upload_problem(stored)
-    if problem is not None:
+    if problem is not None or stored.mime is None:
         # The file is the caller's and no record will ever point at it.
         _delete_quietly(store, stored.file_id)
-        raise errors.InvalidInput.field("file_id", problem)
-    assert stored.mime is not None
-    assert stored.width
-    assert stored.height
+        raise errors.InvalidInput.field("file_id", problem or _NOT_AN_IMAGE)
+    image_format = _FORMAT_BY_MIME[stored.mime]
+    name = f"{uuid.uuid4().hex}.{validation.EXTENSIONS[image_format]}"
+    try:
+        copy = store.clean_copy(stored, folder=folder_for(user.id), file_name=name)
+    except StoreError as exc:
+        # The upload stays staged: register may be retried, and the sweep removes it.
+        log.warning({"event": "image_copy_failed", "reason": str(exc)})
+        raise errors.UpstreamFailed(
+            "The image store failed; nothing was saved. Try again.", code="image_store_failed"
+        ) from None
     record = _record_or_undo(
         db,
         clock,
         store,
-        stored,
+        copy,
         owner_id=user.id,
-        width=stored.width,
-        height=stored.height,
-        format=_FORMAT_BY_MIME[stored.mime],
+        # An orientation of 90 degrees swaps them: the copy's own are the truth.
+        width=copy.width or stored.width or 1,
+        height=copy.height or stored.height or 1,
+        format=image_format,
         alt=alt,
     )
+    _delete_quietly(store, stored.file_id)
     return to_public(record, store=store, signed=True)
+
+
+_NOT_AN_IMAGE = "Not a JPEG, PNG, WebP, GIF or AVIF image."
 
 
 def _direct_upload_problem(stored: StoredFile) -> str | None:
     if stored.mime not in _FORMAT_BY_MIME or not stored.width or not stored.height:
-        return "Not a JPEG, PNG, WebP, GIF or AVIF image."
+        return _NOT_AN_IMAGE
     if stored.size > MAX_DIRECT_UPLOAD_BYTES:
         return f"The file is larger than {MAX_DIRECT_UPLOAD_BYTES} bytes."
     if stored.width * stored.height > validation.MAX_PIXELS:
@@ -409,13 +434,35 @@ def _release_avatar(
 
 
 def sweep(*, db: Db, image_store: ImageStore, now: dt.datetime) -> SweepReport:
-    """Expire day-old pending images and retry every clean-up the store refused."""
+    """Expire day-old pending images, retry every clean-up the store refused, and
+    delete day-old direct uploads nobody registered."""
     expired = repository.expire_pending(db, created_before=now - PENDING_TTL, limit=SWEEP_BATCH)
     due = repository.awaiting_cleanup(db, limit=SWEEP_BATCH)
     cleaned, failed = _clean_up(db, image_store, due, now=now)
-    report = SweepReport(expired=len(expired), cleaned=cleaned, failed=failed)
+    unregistered = _sweep_unregistered(image_store, before=now - PENDING_TTL)
+    report = SweepReport(
+        expired=len(expired), cleaned=cleaned, failed=failed, unregistered=unregistered
+    )
     log.info({"event": "image_sweep", **report.__dict__})
     return report
+
+
+def _sweep_unregistered(store: ImageStore, *, before: dt.datetime) -> int:
+    """Delete staged uploads older than ``before``: no record ever points at one."""
+    try:
+        staged = store.files_before(folder=UPLOADS_ROOT, before=before, limit=SWEEP_BATCH)
+    except StoreError as exc:
+        log.warning({"event": "image_sweep_list_failed", "reason": str(exc)})
+        return 0
+    deleted = 0
+    for stored in staged:
+        try:
+            store.delete(stored.file_id)
+        except StoreError as exc:
+            log.warning({"event": "image_orphan_delete_failed", "reason": str(exc)})
+            continue
+        deleted += 1
+    return deleted
 
 
 def _clean_up(

@@ -7,6 +7,7 @@ run one class against both.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -63,8 +64,24 @@ class ImageStore(Protocol):
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
         """An absolute delivery URL; signed and expiring when ``expires_in`` is given."""
 
-    def upload_signature(self, *, expire: int) -> UploadSignature:
-        """Parameters for one direct browser upload, valid until the Unix time ``expire``."""
+    def upload_signature(self, *, expire: int, folder: str) -> UploadSignature:
+        """Parameters for one direct browser upload into ``folder``, valid until ``expire``.
+
+        ``expire`` is a Unix time. ImageKit's signature cannot bind the folder
+        (``register`` checks it instead); the local store's does.
+        """
+
+    def clean_copy(self, stored: StoredFile, *, folder: str, file_name: str) -> StoredFile:
+        """Store an upright copy of the image ``stored`` without any metadata in ``folder``.
+
+        The original stays; the caller deletes it. Raises ``StoreError`` if that failed.
+        """
+
+    def files_before(self, *, folder: str, before: dt.datetime, limit: int) -> list[StoredFile]:
+        """Up to ``limit`` files under ``folder`` (any depth) created before ``before``.
+
+        Only ``file_id`` and ``path`` are meaningful in what it returns.
+        """
 
 
 def upload_signature_for(private_key: str, token: str, expire: int) -> str:

@@ -10,6 +10,17 @@ Supported: ``w``, ``h`` (pixels), ``c`` (``maintain_ratio``, ``force``,
 ``jpg``, ``png``, ``avif`` when Pillow has it), ``q`` (1-100), ``bl`` (1-100).
 Images are never enlarged beyond their original size, except by ``c-force``,
 which always gives exactly the box asked for.
+
+Like ImageKit's, every output is upright (EXIF orientation applied first) and
+carries no metadata: EXIF, GPS, XMP and comments are left behind; the ICC
+colour profile is kept (ImageKit's "Preserve only color profile").
+
+Cost is bounded before any pixel is decoded. ImageKit refuses outputs over
+100 megapixels and ignores sizes over 65,535 px (16,383 px for WebP); this
+stand-in runs on the API's own CPU, so it is stricter: every side of every
+step's output at most ``MAX_DIMENSION``, and the pixels a whole chain produces
+at most ``MAX_CHAIN_PIXELS``. A box too large is a ``TransformError`` (400),
+never a silent clamp, so the URL means the same here as on ImageKit.
 """
 
 from __future__ import annotations
@@ -27,6 +38,11 @@ OutputFormat = Literal["jpeg", "png", "webp", "avif"]
 
 MAX_DIMENSION = 4000
 MAX_STEPS = 5
+# Two full-size steps: enough for any chain the app builds (`w-640:bl-10`), not five 16 MP ones.
+MAX_CHAIN_PIXELS = 2 * MAX_DIMENSION * MAX_DIMENSION
+# libavif's encoder effort (0 slowest .. 10 fastest): Pillow's default 6 costs seconds at 16 MP.
+AVIF_SPEED = 8
+_ORIENTATION = 0x0112
 AVIF_SUPPORTED = bool(features.check("avif"))
 _FORMATS: dict[str, OutputFormat | Literal["auto"]] = {
     "auto": "auto",
@@ -145,21 +161,62 @@ def negotiate(steps: tuple[Step, ...], source: str, accept: str) -> OutputFormat
 
 
 def render(data: bytes, steps: tuple[Step, ...], output: OutputFormat) -> bytes:
-    """Apply ``steps`` to the image in ``data`` and encode it as ``output``."""
+    """Apply ``steps`` to the image in ``data`` and encode it as ``output``, without metadata.
+
+    Raises ``TransformError`` when the chain would produce more pixels than allowed.
+    """
     with Image.open(io.BytesIO(data)) as image:
+        check_cost(_upright_size(image), steps)
         _draft(image, steps)
-        current: Image.Image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        icc_profile = image.info.get("icc_profile")
+        # exif_transpose is a no-op copy without an Orientation tag.
+        upright = ImageOps.exif_transpose(image)
+        current: Image.Image = upright.convert("RGBA" if _has_alpha(image) else "RGB")
     for step in steps:
         current = _apply(current, step)
     quality = next((s.quality for s in reversed(steps) if s.quality is not None), DEFAULT_QUALITY)
     if output == "jpeg" and current.mode != "RGB":
         current = current.convert("RGB")
+    # Pillow writes back what it read (a JPEG comment, XMP): the output starts with nothing.
+    current.info = {}
     out = io.BytesIO()
     options: dict[str, object] = {"quality": quality}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
     if output == "webp":
         options["method"] = 4
+    elif output == "avif":
+        options["speed"] = AVIF_SPEED
     current.save(out, _PILLOW_NAMES[output], **options)
     return out.getvalue()
+
+
+def check_cost(size: tuple[int, int], steps: tuple[Step, ...]) -> None:
+    """Refuse a chain whose outputs, step by step from ``size``, exceed the bounds."""
+    total = 0
+    for step in steps:
+        box = target_size(size, step)
+        if box is not None:
+            if max(box) > MAX_DIMENSION:
+                raise TransformError(
+                    f"The output would be {box[0]}x{box[1]} px; at most {MAX_DIMENSION} px a side."
+                )
+            size = _output_size(size, box, step.crop)
+        total += size[0] * size[1]
+    if total > MAX_CHAIN_PIXELS:
+        raise TransformError(
+            f"The chain would render {total} pixels; at most {MAX_CHAIN_PIXELS} are allowed."
+        )
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The size after EXIF orientation: orientations 5-8 swap width and height."""
+    try:
+        orientation = image.getexif().get(_ORIENTATION)
+    except Exception:  # a corrupt EXIF block: exif_transpose will ignore it too
+        orientation = None
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _draft(image: Image.Image, steps: tuple[Step, ...]) -> None:
@@ -170,10 +227,12 @@ def _draft(image: Image.Image, steps: tuple[Step, ...]) -> None:
     """
     if image.format != "JPEG" or not steps:
         return
-    box = target_size(image.size, steps[0])
+    upright = _upright_size(image)
+    box = target_size(upright, steps[0])
     if box is not None:
-        # Cover crops need both sides at least as large as the box.
-        image.draft("RGB", box)
+        # The decoder works on the stored (not yet rotated) pixels.
+        stored = box if upright == image.size else (box[1], box[0])
+        image.draft("RGB", stored)
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -215,6 +274,19 @@ def _apply(image: Image.Image, step: Step) -> Image.Image:
         radius = step.blur * max(image.size) / 400
         image = image.filter(ImageFilter.GaussianBlur(radius=max(radius, 0.5)))
     return image
+
+
+def _output_size(size: tuple[int, int], box: tuple[int, int], crop: Crop) -> tuple[int, int]:
+    """The size ``_resize`` gives an image of ``size`` for ``box`` (at most, when it crops)."""
+    if crop == "force":
+        return box
+    source_w, source_h = size
+    width, height = box
+    if crop == "at_max":
+        scale = min(width / source_w, height / source_h, 1.0)
+    else:
+        scale = min(max(width / source_w, height / source_h), 1.0)
+    return max(1, round(source_w * scale)), max(1, round(source_h * scale))
 
 
 def _resize(image: Image.Image, box: tuple[int, int], crop: Crop) -> Image.Image:

@@ -30,6 +30,8 @@ from chalicelib.logs import get_logger
 log = get_logger("images")
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Direct uploads skip the 6 MiB API body limit; ImageKit's free plan allows 20 MB for images.
+MAX_DIRECT_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # Animated GIF/WebP: every frame costs memory when re-encoded.
 MAX_TOTAL_FRAME_PIXELS = 4 * MAX_PIXELS
@@ -73,13 +75,13 @@ class CleanImage:
         return MIME_TYPES[self.format]
 
 
-def clean(data: bytes, *, field: str = "file") -> CleanImage:
+def clean(data: bytes, *, field: str = "file", max_bytes: int = MAX_UPLOAD_BYTES) -> CleanImage:
     """Check ``data`` is an allowed image within limits; return the copy to store."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise errors.PayloadTooLarge(
-            f"Images uploaded through the API are limited to {MAX_UPLOAD_BYTES} bytes; "
-            "upload larger files directly (GET /images/upload-auth)."
+    if len(data) > max_bytes:
+        hint = "" if max_bytes > MAX_UPLOAD_BYTES else (
+            "; upload larger files directly (GET /images/upload-auth)"
         )
+        raise errors.PayloadTooLarge(f"Images are limited to {max_bytes} bytes{hint}.")
     if not data:
         raise errors.InvalidInput.field(field, "The file is empty.")
     image = _open(data, field=field)

@@ -140,7 +140,7 @@ def test_urls_are_built_by_the_sdk_with_transformations_in_the_query(
 
 
 def test_upload_signature_uses_the_absolute_expiry_given(imagekit_store: ImageKitStore) -> None:
-    signed = imagekit_store.upload_signature(expire=1_900_000_000)
+    signed = imagekit_store.upload_signature(expire=1_900_000_000, folder="/snapboard/uploads/u1")
     assert signed.expire == 1_900_000_000
     assert signed.public_key == "public_test_key"
     assert signed.url_endpoint == URL_ENDPOINT

@@ -133,8 +133,8 @@ class TestImageStoreContract:
 
     def test_upload_signatures_are_hmac_of_token_and_expire_with_fresh_tokens(self) -> None:
         expire = int(time.time()) + 1800
-        first = self.store.upload_signature(expire=expire)
-        second = self.store.upload_signature(expire=expire)
+        first = self.store.upload_signature(expire=expire, folder=FOLDER)
+        second = self.store.upload_signature(expire=expire, folder=FOLDER)
         assert first.expire == expire
         assert first.token != second.token
         expected = hmac.new(
