@@ -147,11 +147,14 @@ class ImageKitStore:
             expires_in=CLEAN_COPY_URL_SECONDS,
         )
         try:
+            # The upload API fetches a URL given as the `file` field; the SDK's `file`
+            # takes bytes only, so the URL goes in its documented escape hatch.
             uploaded = self._client.files.upload(
-                file=source,  # type: ignore[arg-type]  # a URL is a file the API fetches
+                file=imagekitio.omit,  # type: ignore[arg-type]
                 file_name=file_name,
                 folder=folder,
                 use_unique_file_name=True,
+                extra_body={"file": source},
             )
         except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None

@@ -348,7 +348,8 @@ class LocalStore:
         self, file_id: str, path: Path, steps: tuple[transform.Step, ...], accept: str
     ) -> tuple[bytes, transform.OutputFormat]:
         data = path.read_bytes()
-        output = transform.negotiate(steps, _format_of(data) or "png", accept)
+        size = transform.upright_size(data)
+        output = transform.negotiate(steps, _format_of(data) or "png", accept, size=size)
         key = hashlib.sha256(f"{transform.canonical(steps)}|{output}".encode()).hexdigest()
         cached = self._cache_dir(file_id) / key
         if cached.is_file():

@@ -40,7 +40,10 @@ MAX_DIMENSION = 4000
 MAX_STEPS = 5
 # Two full-size steps: enough for any chain the app builds (`w-640:bl-10`), not five 16 MP ones.
 MAX_CHAIN_PIXELS = 2 * MAX_DIMENSION * MAX_DIMENSION
-# libavif's encoder effort (0 slowest .. 10 fastest): Pillow's default 6 costs seconds at 16 MP.
+# AVIF is the costly encoder (ImageKit lists it among its "expensive transformations"):
+# 20 s for 16 MP at libavif's default effort here. Its outputs are bounded tighter, and
+# encoded with less effort (0 slowest .. 10 fastest); f-auto picks WebP beyond the bound.
+MAX_AVIF_PIXELS = 2048 * 2048
 AVIF_SPEED = 8
 _ORIENTATION = 0x0112
 AVIF_SUPPORTED = bool(features.check("avif"))
@@ -145,14 +148,20 @@ def canonical(steps: tuple[Step, ...]) -> str:
     return ":".join(repr(step) for step in steps)
 
 
-def negotiate(steps: tuple[Step, ...], source: str, accept: str) -> OutputFormat:
-    """The output format: the last ``f`` wins; ``f-auto`` picks what ``Accept`` allows."""
+def negotiate(
+    steps: tuple[Step, ...], source: str, accept: str, *, size: tuple[int, int] | None = None
+) -> OutputFormat:
+    """The output format: the last ``f`` wins; ``f-auto`` picks what ``Accept`` allows.
+
+    With the source's upright ``size``, ``f-auto`` avoids AVIF for outputs over its bound.
+    """
     wanted = next((s.format for s in reversed(steps) if s.format is not None), None)
     if wanted is not None and wanted != "auto":
         return wanted
     if wanted == "auto":
         accepted = accept.lower()
-        if AVIF_SUPPORTED and "image/avif" in accepted:
+        small = size is None or _pixels(output_size(size, steps)) <= MAX_AVIF_PIXELS
+        if AVIF_SUPPORTED and "image/avif" in accepted and small:
             return "avif"
         if "image/webp" in accepted:
             return "webp"
@@ -166,7 +175,9 @@ def render(data: bytes, steps: tuple[Step, ...], output: OutputFormat) -> bytes:
     Raises ``TransformError`` when the chain would produce more pixels than allowed.
     """
     with Image.open(io.BytesIO(data)) as image:
-        check_cost(_upright_size(image), steps)
+        final = check_cost(_upright_size(image), steps)
+        if output == "avif" and _pixels(final) > MAX_AVIF_PIXELS:
+            raise TransformError(f"AVIF outputs are limited to {MAX_AVIF_PIXELS} pixels.")
         _draft(image, steps)
         icc_profile = image.info.get("icc_profile")
         # exif_transpose is a no-op copy without an Orientation tag.
@@ -191,8 +202,33 @@ def render(data: bytes, steps: tuple[Step, ...], output: OutputFormat) -> bytes:
     return out.getvalue()
 
 
-def check_cost(size: tuple[int, int], steps: tuple[Step, ...]) -> None:
-    """Refuse a chain whose outputs, step by step from ``size``, exceed the bounds."""
+def upright_size(data: bytes) -> tuple[int, int] | None:
+    """The size an image shows at (EXIF orientation applied), from its header alone."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return _upright_size(image)
+    except Exception:  # not an image: render will say so
+        return None
+
+
+def output_size(size: tuple[int, int], steps: tuple[Step, ...]) -> tuple[int, int]:
+    """The size (at most) the chain produces from an upright image of ``size``."""
+    for step in steps:
+        box = target_size(size, step)
+        if box is not None:
+            size = _output_size(size, box, step.crop)
+    return size
+
+
+def _pixels(size: tuple[int, int]) -> int:
+    return size[0] * size[1]
+
+
+def check_cost(size: tuple[int, int], steps: tuple[Step, ...]) -> tuple[int, int]:
+    """Refuse a chain whose outputs, step by step from ``size``, exceed the bounds.
+
+    Returns the size of the final output.
+    """
     total = 0
     for step in steps:
         box = target_size(size, step)
@@ -207,6 +243,7 @@ def check_cost(size: tuple[int, int], steps: tuple[Step, ...]) -> None:
         raise TransformError(
             f"The chain would render {total} pixels; at most {MAX_CHAIN_PIXELS} are allowed."
         )
+    return size
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:

@@ -1,16 +1,21 @@
 """Image fixtures: generated pictures, both stores, and a fake ImageKit behind respx.
 
-``FakeImageKit`` answers the four ImageKit endpoints the store uses, keeps the
+``FakeImageKit`` answers the ImageKit endpoints the store uses, keeps the
 files it was sent and records every request, so tests drive the real
-``imagekitio`` SDK and assert exactly what it sent.
+``imagekitio`` SDK and assert exactly what it sent. An upload whose ``file``
+is one of the account's own URLs stores what ImageKit's delivery answers for
+it, as its documentation describes: upright with ``rt-auto``, no metadata
+(only ``md-true`` keeps it), in the ``f-`` format asked.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +25,7 @@ import httpx
 import imagekitio
 import pytest
 import respx
-from PIL import Image
+from PIL import Image, ImageOps
 
 from chalicelib.composition import Clients
 from chalicelib.images import form
@@ -63,6 +68,36 @@ class FakeImageKit:
     deleted: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # operation -> status to answer
+    contents: dict[str, bytes] = field(default_factory=dict)
+    created: dict[str, dt.datetime] = field(default_factory=dict)
+
+    def deliver(self, url: str) -> bytes:
+        """What ImageKit's CDN answers for one of the account's URLs (``tr`` query form)."""
+        parts = urlsplit(url)
+        path = parts.path.removeprefix(urlsplit(URL_ENDPOINT).path)
+        [file_id] = [i for i, d in self.files.items() if d["filePath"] == path]
+        steps = dict(p.split("-", 1) for p in parse_qs(parts.query)["tr"][0].split(","))
+        with Image.open(io.BytesIO(self.contents[file_id])) as image:
+            output = ImageOps.exif_transpose(image) if steps.get("rt") == "auto" else image.copy()
+        if steps.get("md") == "true":
+            raise AssertionError("md-true keeps the metadata: never ask for it")
+        output.info = {}
+        out = io.BytesIO()
+        output.save(out, {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[steps["f"]])
+        return out.getvalue()
+
+    def list(self, request: httpx.Request) -> httpx.Response:
+        """The list-and-search API, for the one query shape the store sends."""
+        query = request.url.params["searchQuery"]
+        match = re.fullmatch(r'path : "([^"]+)" AND createdAt < "([^"]+)"', query)
+        assert match, query
+        prefix, before = match[1], dt.datetime.fromisoformat(match[2]).replace(tzinfo=dt.UTC)
+        found = [
+            {**details, "type": "file", "createdAt": self.created[file_id].isoformat()}
+            for file_id, details in self.files.items()
+            if details["filePath"].startswith(prefix) and self.created[file_id] < before
+        ]
+        return httpx.Response(200, json=found[: int(request.url.params["limit"])])
 
     def upload(self, request: httpx.Request) -> httpx.Response:
         if "upload" in self.fail:
@@ -71,6 +106,9 @@ class FakeImageKit:
         fields = {name: part.text for name, part in parts.items() if name != "file"}
         data = bytes(parts["file"].data)
         self.uploads.append({"fields": fields, "data": data, "headers": dict(request.headers)})
+        if parts["file"].filename is None and data.startswith(URL_ENDPOINT.encode()):
+            fields["source"] = data.decode()
+            data = self.deliver(fields["source"])
         folder = fields.get("folder", "/").rstrip("/")
         stem, _, ext = fields["fileName"].rpartition(".")
         file_id = uuid.uuid4().hex[:24]
@@ -78,6 +116,8 @@ class FakeImageKit:
         details = {"fileId": file_id, "name": name, "filePath": f"{folder}/{name}"}
         details.update(_describe(data))
         self.files[file_id] = details
+        self.contents[file_id] = data
+        self.created[file_id] = dt.datetime.now(dt.UTC)
         return httpx.Response(200, json={**details, "url": f"{URL_ENDPOINT}{details['filePath']}"})
 
     def details(self, request: httpx.Request, file_id: str) -> httpx.Response:
@@ -110,6 +150,8 @@ class FakeImageKit:
             "filePath": path,
             **_describe(data),
         }
+        self.contents[file_id] = data
+        self.created[file_id] = dt.datetime.now(dt.UTC)
         return file_id
 
 
@@ -141,6 +183,7 @@ def fake_imagekit() -> Iterator[tuple[FakeImageKit, respx.MockRouter]]:
             side_effect=fake.delete
         )
         router.post("https://api.imagekit.io/v1/files/purge").mock(side_effect=fake.purge)
+        router.get("https://api.imagekit.io/v1/files").mock(side_effect=fake.list)
         yield fake, router
 
 
@@ -174,3 +217,60 @@ def on_imagekit(
 def imagekit_client(serve: Callable[[Clients], Http], on_imagekit: Clients) -> Http:
     """An HTTP client for an app whose image store is ImageKit."""
     return serve(on_imagekit)
+
+
+# ------------------------------------------------- photos straight from a phone
+
+# Text a camera writes that must never reach a stranger: each is searched for in the bytes.
+MAKE, MODEL, USER_COMMENT = "AcmePhone", "AcmePhone 15 Pro", "meet me at the harbour"
+JPEG_COMMENT = "shot-on-acmephone"
+XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    'syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    'exif:GPSLatitude="51,30.0N" exif:GPSLongitude="0,7.5W"/></rdf:RDF></x:xmpmeta>'
+)
+_MARKERS = (MAKE, USER_COMMENT, JPEG_COMMENT, "GPSLatitude")
+# Orientation 6: the camera was turned; viewers rotate the stored pixels 90 degrees clockwise.
+TURNED = 6
+RED = (220, 20, 20)
+BLUE = (20, 20, 220)
+
+
+def phone_photo(size: tuple[int, int] = (96, 64)) -> bytes:
+    """A JPEG as a phone writes it: GPS, make, model, a user comment, XMP, a comment, and
+    orientation 6. The stored pixels are blue with a red top-left quarter, so upright
+    (rotated clockwise) the red quarter is at the top right.
+    """
+    width, height = size
+    image = Image.new("RGB", size, BLUE)
+    image.paste(RED, (0, 0, width // 2, height // 2))
+    exif = Image.Exif()
+    exif[0x010F] = MAKE
+    exif[0x0110] = MODEL
+    exif[0x0112] = TURNED
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 30.0)})
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\x00\x00\x00" + USER_COMMENT.encode()
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, exif=exif, comment=JPEG_COMMENT, xmp=XMP.encode())
+    data = out.getvalue()
+    assert all(marker.encode() in data for marker in _MARKERS)  # the test is about these
+    return data
+
+
+def assert_clean_and_upright(data: bytes, *, turned_from: tuple[int, int]) -> None:
+    """No EXIF, GPS, XMP or comment left, and the picture stands as the viewer saw it."""
+    for marker in _MARKERS:
+        assert marker.encode() not in data, marker
+    with Image.open(io.BytesIO(data)) as image:
+        assert not image.getexif(), dict(image.getexif())
+        assert not {"exif", "xmp", "comment", "XML:com.adobe.xmp"} & set(image.info)
+        width, height = image.size
+        # Upright: the stored landscape is a portrait, its red quarter top right.
+        assert (width > height) == (turned_from[0] < turned_from[1]), image.size
+        rgb = image.convert("RGB")
+        top_right = rgb.getpixel((width * 3 // 4, height // 4))
+        top_left = rgb.getpixel((width // 4, height // 4))
+        assert isinstance(top_right, tuple) and isinstance(top_left, tuple)
+        assert top_right[0] > 150 > top_right[2], top_right
+        assert top_left[2] > 150 > top_left[0], top_left

@@ -210,34 +210,39 @@ def test_the_upload_goes_to_imagekit_in_the_users_folder(
 # --------------------------------------------------------------- direct upload
 
 
-def test_upload_auth_gives_a_30_minute_signature_for_the_users_folder(
+def test_upload_auth_gives_a_30_minute_signature_for_the_users_staging_folder(
     imagekit_client: Http, sign_in: SignIn
 ) -> None:
     user = principal()
     reply = imagekit_client.get("/images/upload-auth", headers=sign_in(user))
     assert reply.status == 200
     auth = reply.json
-    assert auth["folder"] == f"/snapboard/users/{user.id}"
+    assert auth["folder"] == f"/snapboard/uploads/{user.id}"
     assert time.time() < auth["expire"] <= time.time() + 30 * 60 + 1
     assert auth["public_key"] == "public_test_key"
     assert auth["url_endpoint"] == "https://ik.imagekit.io/snapboard"
     assert set(auth) >= {"token", "signature", "upload_url"}
 
 
-def test_registering_a_file_in_your_folder_records_it(
+def test_registering_a_file_in_your_folder_records_a_copy_and_deletes_the_upload(
     imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     user = principal()
-    file_id = fake_imagekit[0].put(make_image((50, 40)), path=f"/snapboard/users/{user.id}/a.jpg")
+    fake = fake_imagekit[0]
+    file_id = fake.put(make_image((50, 40)), path=f"/snapboard/uploads/{user.id}/a.jpg")
     reply = imagekit_client.post(
         "/images/register", json={"file_id": file_id}, headers=sign_in(user)
     )
     assert reply.status == 201, reply.body
     assert (reply.json["width"], reply.json["height"]) == (50, 40)
+    record = db.images.find_one({})
+    assert record["path"].startswith(f"/snapboard/users/{user.id}/")
+    assert file_id not in fake.files
     again = imagekit_client.post(
         "/images/register", json={"file_id": file_id}, headers=sign_in(user)
     )
-    assert again.status == 409
+    assert again.status == 422
+    assert again.problem["errors"][0]["field"] == "file_id"
     assert db.images.count_documents({}) == 1
 
 
@@ -245,7 +250,7 @@ def test_a_file_from_someone_elses_folder_is_not_adopted(
     imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     fake = fake_imagekit[0]
-    file_id = fake.put(make_image(), path=f"/snapboard/users/{ObjectId()}/theirs.jpg")
+    file_id = fake.put(make_image(), path=f"/snapboard/uploads/{ObjectId()}/theirs.jpg")
     reply = imagekit_client.post(
         "/images/register", json={"file_id": file_id}, headers=sign_in(principal())
     )
@@ -260,7 +265,7 @@ def test_a_directly_uploaded_non_image_is_refused_and_deleted(
 ) -> None:
     user = principal()
     fake = fake_imagekit[0]
-    file_id = fake.put(b"%PDF-1.7 not an image", path=f"/snapboard/users/{user.id}/a.jpg")
+    file_id = fake.put(b"%PDF-1.7 not an image", path=f"/snapboard/uploads/{user.id}/a.jpg")
     reply = imagekit_client.post(
         "/images/register", json={"file_id": file_id}, headers=sign_in(user)
     )
