@@ -16,7 +16,13 @@ from PIL import Image
 from chalicelib.composition import Clients
 from chalicelib.principal import Principal
 from tests.accounts import Accounts
-from tests.images.conftest import FakeImageKit, make_image, signed_query
+from tests.images.conftest import (
+    FakeImageKit,
+    assert_clean_and_upright,
+    make_image,
+    phone_photo,
+    signed_query,
+)
 from tests.support import Http, Reply
 
 SignIn = Callable[[Principal], dict[str, str]]
@@ -557,3 +563,184 @@ def test_an_avatar_for_a_user_without_a_profile_is_404_and_changes_nothing(
     assert reply.problem["status"] == 404
     assert db.images.find_one({"_id": ObjectId(image_id)})["status"] == "pending"
     assert client.delete("/users/me/avatar", headers=headers).status == 404
+
+
+# ------------------------------------------------ what a stranger can fetch
+
+
+def _every_url(image: dict[str, Any]) -> list[str]:
+    srcset = [entry.split(" ")[0] for entry in image["srcset"].split(", ")]
+    return [image["url"], *image["variants"].values(), *srcset, image["placeholder"]]
+
+
+def _stage_directly(client: Http, headers: dict[str, str], data: bytes) -> str:
+    auth = client.get("/images/upload-auth", headers=headers).json
+    uploaded = _local_direct_upload(client, auth, data)
+    assert uploaded.status == 200, uploaded.body
+    return str(uploaded.json["fileId"])
+
+
+@pytest.mark.parametrize("way", ["direct upload", "api upload"])
+def test_a_phone_photo_reaches_strangers_upright_and_without_metadata(
+    client: Http, accounts: Accounts, way: str
+) -> None:
+    ann = accounts.signup("ann")
+    photo = phone_photo((96, 64))
+    if way == "direct upload":
+        file_id = _stage_directly(client, ann.headers, photo)
+        reply = client.post("/images/register", json={"file_id": file_id}, headers=ann.headers)
+        staged = f"/media/{file_id}"
+    else:
+        reply = upload(client, ann.headers, photo)
+        staged = None
+    assert reply.status == 201, reply.body
+    assert (reply.json["width"], reply.json["height"]) == (64, 96)
+    post = client.post(
+        "/posts",
+        json={"title": "Harbour", "visibility": "public", "image_ids": [reply.json["id"]]},
+        headers=ann.headers,
+    )
+    assert post.status == 201, post.body
+    (image,) = client.get(f"/posts/{post.json['id']}").json["images"]  # a stranger's view
+    urls = _every_url(image)
+    assert len(urls) >= 6
+    for url in urls:
+        fetched = fetch(client, media_path(url))
+        assert fetched.status == 200, (url, fetched.body[:200])
+        assert_clean_and_upright(fetched.body, turned_from=(96, 64))
+    if staged is not None:  # what the browser sent is gone once registered
+        assert fetch(client, staged).status == 404
+
+
+def test_on_imagekit_register_publishes_a_copy_imagekit_renders_upright_without_metadata(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+) -> None:
+    user = principal()
+    fake = fake_imagekit[0]
+    staged = fake.put(phone_photo((96, 64)), path=f"/snapboard/uploads/{user.id}/p.jpg")
+    reply = imagekit_client.post(
+        "/images/register", json={"file_id": staged}, headers=sign_in(user)
+    )
+    assert reply.status == 201, reply.body
+    assert (reply.json["width"], reply.json["height"]) == (64, 96)
+    # ImageKit fetched a signed, upright, metadata-free rendering of the staged file...
+    (sent,) = fake.uploads
+    assert sent["fields"]["folder"] == f"/snapboard/users/{user.id}"
+    source = sent["fields"]["source"]
+    assert f"/snapboard/uploads/{user.id}/p.jpg?tr=rt-auto,md-false" in source
+    assert "ik-s=" in source
+    # ...stored it as the published file, and the staged original is gone.
+    record = db.images.find_one({})
+    (published,) = [i for i, d in fake.files.items() if d["filePath"] == record["path"]]
+    assert record["file_id"] == published
+    assert_clean_and_upright(fake.contents[published], turned_from=(96, 64))
+    assert staged not in fake.files
+    assert all(record["path"] in url for url in _every_url(reply.json))
+
+
+def test_a_failed_copy_records_nothing_and_keeps_the_upload_for_a_retry(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+) -> None:
+    user = principal()
+    fake = fake_imagekit[0]
+    staged = fake.put(phone_photo(), path=f"/snapboard/uploads/{user.id}/p.jpg")
+    fake.fail["upload"] = 500
+    reply = imagekit_client.post(
+        "/images/register", json={"file_id": staged}, headers=sign_in(user)
+    )
+    assert reply.status == 502
+    assert db.images.count_documents({}) == 0
+    assert staged in fake.files
+    del fake.fail["upload"]
+    retried = imagekit_client.post(
+        "/images/register", json={"file_id": staged}, headers=sign_in(user)
+    )
+    assert retried.status == 201
+
+
+# ------------------------------------------------ the local direct-upload endpoint
+
+
+def _staged_files(svc: Clients) -> list[str]:
+    root = svc.image_store.root  # type: ignore[attr-defined]
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+                  and not p.relative_to(root).as_posix().startswith("."))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (b"", "empty"),
+        (b"<!doctype html><script>alert(1)</script>", "html"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "svg"),
+        (b"GIF89a" + b"\x00" * 20, "a truncated gif"),
+    ],
+)
+def test_a_direct_upload_that_is_not_an_image_is_a_422_naming_file_and_stores_nothing(
+    client: Http, sign_in: SignIn, svc: Clients, data: bytes, what: str
+) -> None:
+    auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
+    reply = _local_direct_upload(client, auth, data)
+    assert reply.status == 422, (what, reply.body)
+    assert [e["field"] for e in reply.problem["errors"]] == ["file"]
+    assert _staged_files(svc) == []
+    # The token was not spent on a refused file: the real photo still goes through.
+    assert _local_direct_upload(client, auth, make_image()).status == 200
+
+
+def test_a_direct_upload_goes_only_into_the_folder_its_token_was_signed_for(
+    client: Http, sign_in: SignIn, svc: Clients
+) -> None:
+    auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
+    victim = f"/snapboard/uploads/{ObjectId()}"
+    for folder in (victim, "/snapboard/users/" + auth["folder"].rsplit("/", 1)[1], "/"):
+        reply = _local_direct_upload(client, {**auth, "folder": folder}, make_image())
+        assert reply.status == 403, folder
+        assert reply.problem["code"] == "folder_not_allowed"
+    assert _staged_files(svc) == []
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    ["../x.png", "..", "....//x.jpg", "x." + "e" * 5000, "", ".hidden", "a/b/c.jpg", "é\u0000.jpg"],
+)
+def test_any_file_name_is_stored_safely_in_the_signed_folder(
+    client: Http, sign_in: SignIn, svc: Clients, file_name: str
+) -> None:
+    auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
+    body, content_type = multipart(
+        {
+            "file": make_image(),
+            "fileName": file_name or "x",
+            "folder": auth["folder"],
+            "token": auth["token"],
+            "expire": str(auth["expire"]),
+            "signature": auth["signature"],
+            "publicKey": auth["public_key"],
+        }
+    )
+    if not file_name:  # the field present but empty
+        body = body.replace(b'name="fileName"\r\n\r\nx\r\n', b'name="fileName"\r\n\r\n\r\n')
+    reply = client.post("/media/upload", body=body, headers={"Content-Type": content_type})
+    if not file_name:
+        assert reply.status == 422
+        assert reply.problem["errors"][0]["field"] == "fileName"
+        return
+    assert reply.status == 200, reply.body
+    (stored,) = _staged_files(svc)
+    assert "/" + stored == reply.json["filePath"]
+    assert stored.startswith(auth["folder"].lstrip("/") + "/")
+    assert stored.count("/") == auth["folder"].count("/")  # no sub-folder either
+    assert not stored.rsplit("/", 1)[1].startswith(".")
+
+
+def test_a_multipart_alt_over_300_characters_is_a_422_naming_alt(
+    client: Http, sign_in: SignIn, db: Any
+) -> None:
+    body, content_type = multipart({"file": make_image(), "alt": "x" * 301})
+    reply = client.post(
+        "/images", body=body, headers={**sign_in(principal()), "Content-Type": content_type}
+    )
+    assert reply.status == 422, reply.body
+    assert [e["field"] for e in reply.problem["errors"]] == ["alt"]
+    assert db.images.count_documents({}) == 0
