@@ -8,15 +8,25 @@ an answer (the file, a 400 or a 404), whatever bytes it holds.
 from __future__ import annotations
 
 import contextlib
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from PIL import Image
 
 from chalicelib import errors
+from chalicelib.composition import Clients
+from chalicelib.images import transform
 from chalicelib.images.local import LocalStore
 from chalicelib.images.store import StoreError
 from tests.images.conftest import make_image
 from tests.images.test_validation import mutated
+from tests.support import Http, Reply
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about corrupt EXIF
@@ -49,3 +59,83 @@ def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(
     variants.write_bytes(b"")  # a file where the variants' folder was: rmtree cannot remove it
     with pytest.raises(StoreError):
         local_store.purge(stored.path)
+
+
+# ------------------------------------------------------- bounded rendering
+
+
+@dataclass
+class HeldRenders:
+    """A renderer that holds every render until the test lets it go, then renders for real."""
+
+    started: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, data: bytes, steps: tuple[transform.Step, ...], output: Any) -> bytes:
+        self.started.release()
+        assert self.release.wait(timeout=60), "the test never released the render"
+        return transform.render(data, steps, output)
+
+
+def _serve_with(
+    serve: Callable[[Clients], Http], svc: Clients, store: LocalStore
+) -> tuple[Http, str]:
+    clients = Clients(
+        svc.settings, mongo_client=svc.mongo_client, password_hasher=svc.password_hasher,
+        clock=svc.clock, image_store=store,
+    )  # fmt: skip
+    stored = store.upload(data=make_image((200, 150)), file_name="a.jpg", folder="/snapboard/users/u1")
+    return serve(clients), f"/media{stored.path}"
+
+
+def _get(client: Http, path: str, into: list[Reply]) -> threading.Thread:
+    thread = threading.Thread(
+        target=lambda: into.append(client.get(path, headers={"Accept": "image/*"}))
+    )
+    thread.start()
+    return thread
+
+
+def test_health_answers_while_every_render_slot_is_taken_and_more_renders_get_503(
+    serve: Callable[[Clients], Http], svc: Clients, tmp_path: Path
+) -> None:
+    held = HeldRenders()
+    store = LocalStore(
+        tmp_path / "media", base_url="http://testserver", signing_key="k",
+        max_renders=1, max_waiting_renders=0, renderer=held,
+    )  # fmt: skip
+    client, path = _serve_with(serve, svc, store)
+    first: list[Reply] = []
+    rendering = _get(client, f"{path}?tr=w-100", first)
+    assert held.started.acquire(timeout=60)
+    try:
+        assert client.get("/health").status == 200
+        busy = client.get(f"{path}?tr=w-4000,h-4000,c-force", headers={"Accept": "image/*"})
+        assert busy.status == 503
+        assert busy.problem["code"] == "render_busy"
+        assert int(busy.headers["retry-after"]) >= 1
+        assert client.get(path, headers={"Accept": "image/*"}).status == 200  # no render
+    finally:
+        held.release.set()
+        rendering.join()
+    assert first[0].status == 200
+    assert Image.open(io.BytesIO(first[0].body)).size == (100, 75)
+
+
+def test_a_render_waits_for_a_free_slot_within_the_queue_bound(
+    serve: Callable[[Clients], Http], svc: Clients, tmp_path: Path
+) -> None:
+    held = HeldRenders()
+    store = LocalStore(
+        tmp_path / "media", base_url="http://testserver", signing_key="k",
+        max_renders=1, max_waiting_renders=1, renderer=held,
+    )  # fmt: skip
+    client, path = _serve_with(serve, svc, store)
+    replies: list[Reply] = []
+    first = _get(client, f"{path}?tr=w-100", replies)
+    assert held.started.acquire(timeout=60)
+    second = _get(client, f"{path}?tr=w-50", replies)  # queued behind the first
+    held.release.set()
+    first.join()
+    second.join()
+    assert [reply.status for reply in replies] == [200, 200]

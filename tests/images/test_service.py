@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mongomock
@@ -13,6 +17,9 @@ from bson import ObjectId
 from chalicelib import errors, manage
 from chalicelib.composition import Clients
 from chalicelib.images import repository, service
+from chalicelib.images.imagekit import ImageKitStore
+from chalicelib.images.local import LocalStore
+from chalicelib.images.store import ImageStore
 from chalicelib.routing import Api
 from tests.images.conftest import FakeImageKit, make_image
 
@@ -201,7 +208,56 @@ def test_manage_sweep_runs_the_sweep(
 ) -> None:
     pending(svc, created_at=NOW - dt.timedelta(days=2))
     assert manage.main(["sweep"], clients=svc) == 0
-    assert "images: expired 1, cleaned 1, failed 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "images: expired 1, cleaned 1, failed 0, unregistered uploads deleted 0" in out
+
+
+@dataclass
+class Staging:
+    """A store, and how to put a file in it as a browser's direct upload leaves it, aged."""
+
+    store: ImageStore
+    put: Callable[[str, dt.timedelta], str]  # (folder, age) -> file_id
+
+
+@pytest.fixture(params=["local", "imagekit"])
+def staging(request: pytest.FixtureRequest, svc: Clients) -> Staging:
+    if request.param == "imagekit":
+        fake, _ = request.getfixturevalue("fake_imagekit")
+        ik: ImageKitStore = request.getfixturevalue("imagekit_store")
+
+        def put_on_imagekit(folder: str, age: dt.timedelta) -> str:
+            file_id = fake.put(make_image(), path=f"{folder}/{uuid.uuid4().hex}.jpg")
+            fake.created[file_id] = NOW - age
+            return file_id
+
+        return Staging(ik, put_on_imagekit)
+    local = svc.image_store
+    assert isinstance(local, LocalStore)
+
+    def put_locally(folder: str, age: dt.timedelta) -> str:
+        stored = local.upload(data=make_image(), file_name="a.jpg", folder=folder)
+        written = (NOW - age).timestamp()
+        os.utime(local.root / stored.file_id, (written, written))
+        return stored.file_id
+
+    return Staging(local, put_locally)
+
+
+def test_the_sweep_deletes_day_old_direct_uploads_nobody_registered(
+    staging: Staging, db: Any
+) -> None:
+    uploads = service.upload_folder_for(OWNER)
+    forgotten = staging.put(uploads, dt.timedelta(hours=25))
+    forgotten_elsewhere = staging.put(service.upload_folder_for(str(ObjectId())), dt.timedelta(days=9))
+    in_progress = staging.put(uploads, dt.timedelta(hours=1))
+    published = staging.put(service.folder_for(OWNER), dt.timedelta(days=30))
+    report = service.sweep(db=db, image_store=staging.store, now=NOW)
+    assert report.unregistered == 2
+    assert staging.store.get(forgotten) is None
+    assert staging.store.get(forgotten_elsewhere) is None
+    assert staging.store.get(in_progress) is not None
+    assert staging.store.get(published) is not None  # only the staging folder is swept
 
 
 def test_the_hourly_schedule_calls_the_sweep(svc: Clients, db: Any, app: Api) -> None:
