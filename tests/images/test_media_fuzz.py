@@ -99,3 +99,37 @@ def test_a_direct_upload_never_fails_on_its_form_fields(
     body, content_type = multipart({"file": make_image(), **fields})
     reply = client.post("/media/upload", body=body, headers={"Content-Type": content_type})
     assert reply.status < 500, (fields, reply.body[:300])
+
+
+SIGNED_FORM = st.fixed_dictionaries(
+    {
+        "fileName": ANY_TEXT
+        | st.sampled_from(["../x.png", "..", "....//x.jpg", "a." + "x" * 300, ".", "/"]),
+    },
+    optional={"extra": ANY_TEXT, "useUniqueFileName": ANY_TEXT, "tags": ANY_TEXT},
+)
+CONTENT = st.sampled_from([b"", b"<svg/>", b"<html></html>"]) | st.binary(max_size=64) | st.just(
+    make_image()
+)
+
+
+@FUZZ
+@given(fields=SIGNED_FORM, data=CONTENT)
+def test_a_signed_direct_upload_is_stored_or_refused_naming_a_field(
+    client: Http, sign_in: SignIn, fields: dict[str, str], data: bytes
+) -> None:
+    auth = client.get("/images/upload-auth", headers=sign_in(principal())).json
+    signed = {
+        "folder": auth["folder"],
+        "token": auth["token"],
+        "expire": str(auth["expire"]),
+        "signature": auth["signature"],
+        "publicKey": auth["public_key"],
+    }
+    body, content_type = multipart({"file": data, **signed, **fields})
+    reply = client.post("/media/upload", body=body, headers={"Content-Type": content_type})
+    assert reply.status in (200, 422), (fields, reply.body[:300])
+    if reply.status == 422:
+        assert {e["field"] for e in reply.problem["errors"]} <= {"file", "fileName"}
+    else:
+        assert reply.json["filePath"].startswith(auth["folder"] + "/")
