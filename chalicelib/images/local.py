@@ -217,7 +217,7 @@ class LocalStore:
             for path in base.rglob("*")
             if path.is_file() and not path.name.startswith(".")
         )
-        found = []
+        found: list[StoredFile] = []
         for mtime, path in old:
             if mtime >= cutoff or len(found) == limit:
                 break

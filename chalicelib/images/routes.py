@@ -172,9 +172,7 @@ def clear_avatar(ctx: Context, *, user: Principal) -> None:
     service.clear_avatar(db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user)
 
 
-@router.route(
-    "/media/upload", "POST", errors=[400, 403, 404, 413, 422], include_in_schema=False
-)
+@router.route("/media/upload", "POST", errors=[400, 403, 404, 413, 422], include_in_schema=False)
 def local_direct_upload(ctx: Context) -> dict[str, Any]:
     """Local image store only: ImageKit's upload API, checking the same signature."""
     parts = form.parse(_raw_body(ctx.request), ctx.request.headers.get("content-type", ""))

@@ -78,8 +78,10 @@ class CleanImage:
 def clean(data: bytes, *, field: str = "file", max_bytes: int = MAX_UPLOAD_BYTES) -> CleanImage:
     """Check ``data`` is an allowed image within limits; return the copy to store."""
     if len(data) > max_bytes:
-        hint = "" if max_bytes > MAX_UPLOAD_BYTES else (
-            "; upload larger files directly (GET /images/upload-auth)"
+        hint = (
+            ""
+            if max_bytes > MAX_UPLOAD_BYTES
+            else ("; upload larger files directly (GET /images/upload-auth)")
         )
         raise errors.PayloadTooLarge(f"Images are limited to {max_bytes} bytes{hint}.")
     if not data:

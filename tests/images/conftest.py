@@ -15,11 +15,11 @@ import io
 import json
 import re
 import uuid
-from urllib.parse import parse_qs, urlsplit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import imagekitio
@@ -271,6 +271,7 @@ def assert_clean_and_upright(data: bytes, *, turned_from: tuple[int, int]) -> No
         rgb = image.convert("RGB")
         top_right = rgb.getpixel((width * 3 // 4, height // 4))
         top_left = rgb.getpixel((width // 4, height // 4))
-        assert isinstance(top_right, tuple) and isinstance(top_left, tuple)
+        assert isinstance(top_right, tuple)
+        assert isinstance(top_left, tuple)
         assert top_right[0] > 150 > top_right[2], top_right
         assert top_left[2] > 150 > top_left[0], top_left

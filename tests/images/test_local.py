@@ -84,7 +84,9 @@ def _serve_with(
         svc.settings, mongo_client=svc.mongo_client, password_hasher=svc.password_hasher,
         clock=svc.clock, image_store=store,
     )  # fmt: skip
-    stored = store.upload(data=make_image((200, 150)), file_name="a.jpg", folder="/snapboard/users/u1")
+    stored = store.upload(
+        data=make_image((200, 150)), file_name="a.jpg", folder="/snapboard/users/u1"
+    )
     return serve(clients), f"/media{stored.path}"
 
 

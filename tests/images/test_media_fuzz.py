@@ -108,8 +108,10 @@ SIGNED_FORM = st.fixed_dictionaries(
     },
     optional={"extra": ANY_TEXT, "useUniqueFileName": ANY_TEXT, "tags": ANY_TEXT},
 )
-CONTENT = st.sampled_from([b"", b"<svg/>", b"<html></html>"]) | st.binary(max_size=64) | st.just(
-    make_image()
+CONTENT = (
+    st.sampled_from([b"", b"<svg/>", b"<html></html>"])
+    | st.binary(max_size=64)
+    | st.just(make_image())
 )
 
 

@@ -223,7 +223,7 @@ class Staging:
 @pytest.fixture(params=["local", "imagekit"])
 def staging(request: pytest.FixtureRequest, svc: Clients) -> Staging:
     if request.param == "imagekit":
-        fake, _ = request.getfixturevalue("fake_imagekit")
+        fake: FakeImageKit = request.getfixturevalue("fake_imagekit")[0]
         ik: ImageKitStore = request.getfixturevalue("imagekit_store")
 
         def put_on_imagekit(folder: str, age: dt.timedelta) -> str:
@@ -249,7 +249,9 @@ def test_the_sweep_deletes_day_old_direct_uploads_nobody_registered(
 ) -> None:
     uploads = service.upload_folder_for(OWNER)
     forgotten = staging.put(uploads, dt.timedelta(hours=25))
-    forgotten_elsewhere = staging.put(service.upload_folder_for(str(ObjectId())), dt.timedelta(days=9))
+    forgotten_elsewhere = staging.put(
+        service.upload_folder_for(str(ObjectId())), dt.timedelta(days=9)
+    )
     in_progress = staging.put(uploads, dt.timedelta(hours=1))
     published = staging.put(service.folder_for(OWNER), dt.timedelta(days=30))
     report = service.sweep(db=db, image_store=staging.store, now=NOW)

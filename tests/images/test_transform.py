@@ -144,8 +144,9 @@ def test_the_colour_profile_is_kept() -> None:
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     source = make_image((40, 30), icc_profile=icc)
-    for output in ("jpeg", "png", "webp"):
-        variant = transform.render(source, transform.parse("w-20"), output)  # type: ignore[arg-type]
+    outputs: tuple[transform.OutputFormat, ...] = ("jpeg", "png", "webp")
+    for output in outputs:
+        variant = transform.render(source, transform.parse("w-20"), output)
         assert Image.open(io.BytesIO(variant)).info.get("icc_profile") == icc
 
 
