@@ -18,6 +18,7 @@ from tests.images.conftest import (
     URL_ENDPOINT,
     FakeImageKit,
     make_image,
+    phone_photo,
     signed_query,
 )
 
@@ -143,3 +144,17 @@ class TestImageStoreContract:
         assert first.signature == expected
         assert first.upload_url.startswith("http")
         assert first.url_endpoint.startswith("http")
+
+    def test_a_clean_copy_is_a_new_upright_file_in_the_folder_and_the_original_stays(self) -> None:
+        staged = self.store.upload(
+            data=phone_photo((96, 64)), file_name="p.jpg", folder="/snapboard/uploads/u1"
+        )
+        described = self.store.get(staged.file_id)
+        assert described is not None
+        copy = self.store.clean_copy(described, folder=FOLDER, file_name="c.jpg")
+        assert copy.path.startswith(FOLDER + "/")
+        assert copy.file_id != staged.file_id
+        again = self.store.get(copy.file_id)
+        assert again is not None
+        assert (again.mime, again.width, again.height) == ("image/jpeg", 64, 96)
+        assert self.store.get(staged.file_id) is not None  # the caller deletes it
