@@ -744,3 +744,51 @@ def test_a_multipart_alt_over_300_characters_is_a_422_naming_alt(
     assert reply.status == 422, reply.body
     assert [e["field"] for e in reply.problem["errors"]] == ["alt"]
     assert db.images.count_documents({}) == 0
+
+
+# ------------------------------------------- every input of every image route
+
+
+def _form(**fields: bytes | str) -> tuple[bytes, dict[str, str]]:
+    body, content_type = multipart(dict(fields))
+    return body, {"Content-Type": content_type}
+
+
+_JPEG = make_image()
+BAD_INPUTS: list[tuple[str, str, bytes, dict[str, str], list[str]]] = [
+    ("POST", "/images", b"", {"Content-Type": "image/jpeg"}, ["file"]),
+    ("POST", "/images", b"<svg/>", {"Content-Type": "image/png"}, ["file"]),
+    ("POST", "/images?alt=" + "x" * 301, _JPEG, {"Content-Type": "image/jpeg"}, ["alt"]),
+    ("POST", "/images", *_form(alt="no file"), ["file"]),
+    ("POST", "/images", *_form(file=b"GIF89a", alt="x"), ["file"]),
+    ("POST", "/images", *_form(file=_JPEG, alt="x" * 301), ["alt"]),
+    ("POST", "/images/register", b"{}", {"Content-Type": "application/json"}, ["file_id"]),
+    ("POST", "/images/register", b'{"file_id": "../../etc"}', {"Content-Type": "application/json"},
+     ["file_id"]),
+    ("POST", "/images/register", b'{"file_id": "a", "x": 1}', {"Content-Type": "application/json"},
+     ["x"]),
+    ("PUT", "/users/me/avatar", b'{"image_id": "nope"}', {"Content-Type": "application/json"},
+     ["image_id"]),
+    ("POST", "/media/upload", *_form(file=_JPEG),
+     ["fileName", "token", "expire", "signature", "publicKey"]),
+    ("POST", "/media/upload", *_form(fileName="a.jpg"), ["file"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "fields"),
+    BAD_INPUTS,
+    ids=[f"{m} {p[:30]} {'+'.join(f)}" for m, p, _, _, f in BAD_INPUTS],
+)
+def test_bad_input_to_an_image_route_is_a_422_naming_each_field(
+    client: Http,
+    sign_in: SignIn,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    fields: list[str],
+) -> None:
+    reply = client.request(method, path, body=body, headers={**sign_in(principal()), **headers})
+    assert reply.status == 422, reply.body
+    assert [e["field"] for e in reply.problem["errors"]] == fields
