@@ -69,7 +69,7 @@ DEFAULT_MAX_WAITING_RENDERS = 4
 DEFAULT_RENDER_WAIT_SECONDS = 10.0
 RENDER_RETRY_AFTER_SECONDS = 2
 
-Renderer = Callable[[bytes, "tuple[transform.Step, ...]", "transform.OutputFormat"], bytes]
+Renderer = Callable[[bytes, tuple[transform.Step, ...], transform.OutputFormat], bytes]
 
 
 @dataclass(frozen=True)
