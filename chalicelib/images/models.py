@@ -33,6 +33,8 @@ class ImageRecord:
     created_at: dt.datetime
     post_id: str | None = None
     avatar_of: str | None = None
+    # The file's next name while its post is leaving public view (see service.conceal).
+    conceal_to: str | None = None
 
 
 class ImageVariants(BaseModel):

@@ -1,6 +1,6 @@
 """Image fixtures: generated pictures, both stores, and a fake ImageKit behind respx.
 
-``FakeImageKit`` answers the four ImageKit endpoints the store uses, keeps the
+``FakeImageKit`` answers the five ImageKit endpoints the store uses, keeps the
 files it was sent and records every request, so tests drive the real
 ``imagekitio`` SDK and assert exactly what it sent.
 """
@@ -56,13 +56,15 @@ def make_image(
 
 @dataclass
 class FakeImageKit:
-    """ImageKit's upload, details, delete and purge APIs, in memory."""
+    """ImageKit's upload, details, delete, rename and purge APIs, in memory."""
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # operation -> status to answer
+    # operation -> statuses for its next calls, in turn (0: answer normally)
+    script: dict[str, list[int]] = field(default_factory=dict)
 
     def upload(self, request: httpx.Request) -> httpx.Response:
         if "upload" in self.fail:
@@ -94,6 +96,22 @@ class FakeImageKit:
             return httpx.Response(404, json={"message": "The requested file does not exist."})
         self.deleted.append(file_id)
         return httpx.Response(204)
+
+    def rename(self, request: httpx.Request) -> httpx.Response:
+        status = self.fail.get("rename") or (self.script.get("rename") or [0]).pop(0)
+        if status:
+            return httpx.Response(status, json={"message": "boom"})
+        sent = json.loads(request.content)
+        found = [f for f in self.files.values() if f["filePath"] == sent["filePath"]]
+        if not found:
+            return httpx.Response(404, json={"message": "The requested file does not exist."})
+        (details,) = found
+        folder = details["filePath"].rsplit("/", 1)[0]
+        details.update(name=sent["newFileName"], filePath=f"{folder}/{sent['newFileName']}")
+        if sent.get("purgeCache"):
+            # ImageKit purges the old URL with a wildcard: the original and its ?tr= variants.
+            self.purged.append(f"{URL_ENDPOINT}{sent['filePath']}*")
+        return httpx.Response(200, json={"purgeRequestId": uuid.uuid4().hex} if sent.get("purgeCache") else {})
 
     def purge(self, request: httpx.Request) -> httpx.Response:
         if "purge" in self.fail:
@@ -140,6 +158,7 @@ def fake_imagekit() -> Iterator[tuple[FakeImageKit, respx.MockRouter]]:
         router.delete(url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)$").mock(
             side_effect=fake.delete
         )
+        router.put("https://api.imagekit.io/v1/files/rename").mock(side_effect=fake.rename)
         router.post("https://api.imagekit.io/v1/files/purge").mock(side_effect=fake.purge)
         yield fake, router
 

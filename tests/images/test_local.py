@@ -8,15 +8,24 @@ an answer (the file, a 400 or a 404), whatever bytes it holds.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from chalicelib import errors
 from chalicelib.images.local import LocalStore
-from chalicelib.images.store import StoreError
-from tests.images.conftest import make_image
+from chalicelib.images.store import StoredFile, StoreError
+from tests.images.conftest import LOCAL_KEY, make_image
 from tests.images.test_validation import mutated
+
+
+def query_of(store: LocalStore, stored: StoredFile, transformation: str = "") -> dict[str, str]:
+    """The query of the URL the store signs for ``stored``: what a browser sends back."""
+    url = store.url(stored.path, transformation=transformation)
+    return dict(parse_qsl(urlsplit(url).query))
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about corrupt EXIF
@@ -31,7 +40,8 @@ def test_a_stored_file_of_any_bytes_is_described_and_served_or_refused(
     assert stored.size == len(data)
     assert (stored.mime is None) == (stored.width is None)
     segments = stored.file_id.split("/")
-    for query in ({}, {"tr": "w-20,f-auto"}, {"tr": "w-10,h-10,c-force,bl-2"}):
+    for transformation in ("", "w-20,f-auto", "w-10,h-10,c-force,bl-2"):
+        query = query_of(local_store, stored, transformation)
         with contextlib.suppress(errors.BadRequest):
             delivery = local_store.deliver(segments, query, accept="image/webp")
             assert delivery.body
@@ -41,7 +51,7 @@ def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(
     local_store: LocalStore,
 ) -> None:
     stored = local_store.upload(data=make_image(), file_name="a.jpg", folder="/snapboard/users/u1")
-    local_store.deliver(stored.file_id.split("/"), {"tr": "w-10"})
+    local_store.deliver(stored.file_id.split("/"), query_of(local_store, stored, "w-10"))
     [variants] = (local_store.root / ".cache").iterdir()
     for rendered in variants.iterdir():
         rendered.unlink()
@@ -49,3 +59,33 @@ def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(
     variants.write_bytes(b"")  # a file where the variants' folder was: rmtree cannot remove it
     with pytest.raises(StoreError):
         local_store.purge(stored.path)
+
+
+def test_a_path_transformation_is_served_when_its_signature_covers_it(
+    local_store: LocalStore,
+) -> None:
+    stored = local_store.upload(data=make_image((400, 300)), file_name="a.jpg", folder="/f")
+    signed_part = f"tr:w-50,h-50{stored.path}"
+    signature = hmac.new(
+        LOCAL_KEY.encode(), f"{signed_part}9999999999".encode(), hashlib.sha1
+    ).hexdigest()
+    segments = ["tr:w-50,h-50", *stored.file_id.split("/")]
+    delivered = local_store.deliver(segments, {"ik-s": signature})
+    assert delivered.body
+    with pytest.raises(errors.Forbidden):
+        local_store.deliver(segments, {})  # unsigned
+    with pytest.raises(errors.Forbidden):
+        local_store.deliver(segments, query_of(local_store, stored))  # the original's signature
+
+
+def test_a_renamed_file_is_no_longer_served_at_its_old_path(local_store: LocalStore) -> None:
+    stored = local_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    old_query = query_of(local_store, stored, "w-10")
+    local_store.deliver(stored.file_id.split("/"), old_query)
+    moved = local_store.rename(file_id=stored.file_id, path=stored.path, new_name="n.jpg")
+    with pytest.raises(errors.NotFound):
+        local_store.deliver(stored.file_id.split("/"), old_query)
+    assert not any(p.is_file() for p in (local_store.root / ".cache").rglob("*"))  # purged
+    new = local_store.get(moved.file_id)
+    assert new is not None
+    assert local_store.deliver(moved.file_id.split("/"), query_of(local_store, new)).body
