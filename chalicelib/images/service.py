@@ -343,9 +343,7 @@ def find_many(*, db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
     return repository.find_many(db, image_ids)
 
 
-def plan_concealment(
-    *, db: Db, clock: Clock, image_ids: Sequence[str], post_id: str
-) -> None:
+def plan_concealment(*, db: Db, clock: Clock, image_ids: Sequence[str], post_id: str) -> None:
     """Before a public post stops being public: give each of its images a next name.
 
     Done before the post changes, so that no failure after it can leave the
@@ -380,7 +378,9 @@ def _rename_each(db: Db, store: ImageStore, records: Sequence[ImageRecord]) -> t
     for record in records:
         assert record.conceal_to is not None
         try:
-            moved = store.rename(file_id=record.file_id, path=record.path, new_name=record.conceal_to)
+            moved = store.rename(
+                file_id=record.file_id, path=record.path, new_name=record.conceal_to
+            )
         except StoreError as exc:
             failed += 1
             log.warning({"event": "image_rename_failed", "image_id": record.id, "reason": str(exc)})

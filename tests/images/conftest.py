@@ -108,10 +108,11 @@ class FakeImageKit:
         (details,) = found
         folder = details["filePath"].rsplit("/", 1)[0]
         details.update(name=sent["newFileName"], filePath=f"{folder}/{sent['newFileName']}")
-        if sent.get("purgeCache"):
-            # ImageKit purges the old URL with a wildcard: the original and its ?tr= variants.
-            self.purged.append(f"{URL_ENDPOINT}{sent['filePath']}*")
-        return httpx.Response(200, json={"purgeRequestId": uuid.uuid4().hex} if sent.get("purgeCache") else {})
+        if not sent.get("purgeCache"):
+            return httpx.Response(200, json={})
+        # ImageKit purges the old URL with a wildcard: the original and its ?tr= variants.
+        self.purged.append(f"{URL_ENDPOINT}{sent['filePath']}*")
+        return httpx.Response(200, json={"purgeRequestId": uuid.uuid4().hex})
 
     def purge(self, request: httpx.Request) -> httpx.Response:
         if "purge" in self.fail:
