@@ -363,6 +363,8 @@ def conceal(*, db: Db, image_store: ImageStore, image_ids: Sequence[str]) -> Non
     Raises ``UpstreamFailed`` if the store failed for any of them; what was
     renamed stays renamed and recorded, the rest is retried with the same names.
     """
+    if not image_ids:
+        return
     due = repository.renames_due(db, image_ids=image_ids)
     _, failed = _rename_each(db, image_store, due)
     if failed:
