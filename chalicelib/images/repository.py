@@ -65,6 +65,7 @@ def _record(doc: Mapping[str, Any]) -> ImageRecord:
         post_id=doc.get("post_id"),
         avatar_of=doc.get("avatar_of"),
         conceal_to=doc.get("conceal_to"),
+        private_path=bool(doc.get("private_path", False)),
     )
 
 
@@ -208,9 +209,18 @@ def relocate(db: Db, image_id: str, *, from_path: str, file_id: str, path: str) 
         db.images.update_one(
             {"_id": _oid(image_id), "path": from_path},
             {
-                "$set": {"file_id": file_id, "path": path},
+                "$set": {"file_id": file_id, "path": path, "private_path": True},
                 "$unset": {"conceal_to": "", "conceal_planned_at": ""},
             },
+        )
+
+
+def reveal(db: Db, *, image_ids: Sequence[str], post_id: str) -> None:
+    """The post is public again: its images' paths may have URLs without an expiry."""
+    with _database_errors():
+        db.images.update_many(
+            {"_id": {"$in": _oids(image_ids)}, "post_id": post_id, "private_path": True},
+            {"$unset": {"private_path": ""}},
         )
 
 

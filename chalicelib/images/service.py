@@ -16,10 +16,12 @@ so when a post stops being public its files are renamed to fresh, unguessable
 names (``plan_concealment`` before the post changes, ``conceal`` after): every
 earlier URL then answers 404 and the CDN's copies are purged. The planned name
 is recorded first, so a rename that fails half-way through a gallery is retried
-with the same name, by the next edit of the post or by ``sweep``.
+with the same name, by the next edit of the post or by ``sweep``. A renamed
+path only gets expiring URLs until the post is public again (``reveal``), so a
+feed that read the post just before it changed cannot hand out a lasting URL.
 
 The posts feature calls ``attach``, ``release``, ``find_many``, ``to_public``,
-``plan_concealment`` and ``conceal``; posts' authors and user profiles get their
+``plan_concealment``, ``conceal`` and ``reveal``; posts' authors and user profiles get their
 avatars from ``find_many`` and ``avatar``.
 """
 
@@ -375,6 +377,12 @@ def conceal(*, db: Db, image_store: ImageStore, image_ids: Sequence[str]) -> Non
         )
 
 
+def reveal(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:
+    """After a post became public again: its images may get URLs without an expiry."""
+    if image_ids:
+        repository.reveal(db, image_ids=image_ids, post_id=post_id)
+
+
 def _rename_each(db: Db, store: ImageStore, records: Sequence[ImageRecord]) -> tuple[int, int]:
     renamed = failed = 0
     for record in records:
@@ -396,8 +404,11 @@ def _rename_each(db: Db, store: ImageStore, records: Sequence[ImageRecord]) -> t
 
 
 def to_public(record: ImageRecord, *, store: ImageStore, private: bool) -> ImagePublic:
-    """The wire shape: absolute signed URLs, expiring in an hour when ``private``."""
-    expires_in = SIGNED_URL_TTL_SECONDS if private else None
+    """The wire shape: absolute signed URLs, expiring in an hour when ``private``.
+
+    A path made for a post that was not public expires too, whatever the caller saw.
+    """
+    expires_in = SIGNED_URL_TTL_SECONDS if private or record.private_path else None
 
     def url(transformation: str = "") -> str:
         return store.url(record.path, transformation=transformation, expires_in=expires_in)

@@ -205,6 +205,8 @@ def update_post(
     if updated.visibility != "public":
         # Also finishes what an earlier change of this post left to retry.
         image_service.conceal(db=db, image_store=image_store, image_ids=updated.image_ids)
+    elif current.visibility != "public":
+        image_service.reveal(db=db, image_ids=updated.image_ids, post_id=updated.id)
     return render(db=db, image_store=image_store, records=[updated])[0]
 
 

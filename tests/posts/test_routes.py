@@ -402,6 +402,32 @@ def test_a_private_post_made_public_again_keeps_working(
         assert fetch(client, url).status == 200
 
 
+def test_a_feed_that_read_the_post_while_public_hands_out_no_lasting_url_to_its_new_files(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
+) -> None:
+    from chalicelib.posts import repository
+
+    post = publish(ann, image_ids=[upload(ann)])
+    seen_public = repository.get(db=svc.db, post_id=post["id"])  # a feed's read, just before
+    assert seen_public is not None
+    client.patch(f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers)
+    # ...and its read of the images, just after the files were renamed.
+    (rendered,) = service.render(db=svc.db, image_store=svc.image_store, records=[seen_public])
+    assert all("ik-t=" in url for url in urls_of(rendered.model_dump()))
+
+
+def test_a_post_made_private_then_public_again_gets_lasting_urls_again(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    post = publish(ann, image_ids=[upload(ann)])
+    path = f"/posts/{post['id']}"
+    client.patch(path, json={"visibility": "private"}, headers=ann.headers)
+    public = client.patch(path, json={"visibility": "public"}, headers=ann.headers).json
+    for url in urls_of(public):
+        assert "ik-t=" not in url
+        assert fetch(client, url).status == 200
+
+
 def ik_upload(client: Http, session: Session) -> str:
     reply = client.post(
         "/images", body=png(), headers={**session.headers, "Content-Type": "image/png"}
