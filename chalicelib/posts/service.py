@@ -176,6 +176,8 @@ def update_post(
     fields = data.model_dump(exclude_unset=True, exclude_none=True)
     if current.visibility == "public" and fields.get("visibility", "public") != "public":
         # Planned before the change: a failure after it can then always be retried.
+        # Should the change itself fail, the sweep still renames: the safe side
+        # (the post keeps working, with expiring URLs until it is next made public).
         image_service.plan_concealment(
             db=db, clock=clock, image_ids=current.image_ids, post_id=current.id
         )
