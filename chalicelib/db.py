@@ -49,6 +49,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("provider", ASCENDING), ("file_id", ASCENDING)], name="file_unique", unique=True
         ),
+        # Only images whose post is leaving public view carry the field: the sweep's retry.
+        IndexModel([("conceal_planned_at", ASCENDING)], name="renames_due", sparse=True),
     ],
     "rate_limits": [
         IndexModel([("expires_at", ASCENDING)], name="expiry_ttl", expireAfterSeconds=0),

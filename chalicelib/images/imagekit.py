@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import imagekitio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib.images.store import StoredFile, StoreError, UploadSignature
+from chalicelib.images.store import Location, StoredFile, StoreError, UploadSignature
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
@@ -122,13 +122,32 @@ class ImageKitStore:
         except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
 
+    def rename(self, *, file_id: str, path: str, new_name: str) -> Location:
+        target = Location(file_id=file_id, path=f"{path.rsplit('/', 1)[0]}/{new_name}")
+        try:
+            # purgeCache purges `<old URL>*` on the CDN: the original and every
+            # ?tr= variant (our URLs keep transformations in the query for this).
+            self._client.files.rename(file_path=path, new_file_name=new_name, purge_cache=True)
+        except imagekitio.NotFoundError:
+            # A retry after a rename whose answer was lost: done if the file is there.
+            current = self.get(file_id)
+            if current is None or current.path != target.path:
+                raise StoreError("ImageKit has no file to rename") from None
+            self.purge(path)  # the lost answer may have been before the purge was issued
+        except _FAILURES as exc:
+            raise StoreError(_describe(exc)) from None
+        return target
+
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
-        options: dict[str, Any] = {"src": path, "url_endpoint": self.url_endpoint}
+        # Signed always: the account refuses unsigned URLs (docs/deploy.md). Without
+        # `expires_in` the SDK signs with its far-future default and omits ik-t.
+        options: dict[str, Any] = {"src": path, "url_endpoint": self.url_endpoint, "signed": True}
         if transformation:
             # One raw step: our strings are already in ImageKit's syntax, chains included.
+            # In the query, where a rename's purge covers it; a `tr:` path segment it would not.
             options["transformation"] = [{"raw": transformation}]
+            options["transformation_position"] = "query"
         if expires_in is not None:
-            options["signed"] = True
             options["expires_in"] = expires_in
         return self._client.helper.build_url(**options)
 

@@ -3,7 +3,9 @@
 It behaves like ImageKit wherever the app can tell: the same folder layout,
 the same transformation syntax (``?tr=`` or a ``tr:`` path segment), the same
 signed-URL scheme (``ik-t``/``ik-s``, HMAC-SHA1 of the URL after the endpoint
-plus the expiry) and the same direct-upload signature (HMAC-SHA1 of
+plus the expiry), enforced the way production's ImageKit account is set up
+("Restrict unsigned URLs" on, docs/deploy.md: an unsigned URL is refused, for
+originals and transformations alike), and the same direct-upload signature (HMAC-SHA1 of
 ``token + expire``, single use), so the service and the frontend take one code
 path in development and production.
 
@@ -43,8 +45,10 @@ from chalicelib.clock import Clock, utc_now
 from chalicelib.images import transform, validation
 from chalicelib.images.models import ImageFormat
 from chalicelib.images.store import (
+    NO_EXPIRY,
     SIGNATURE_PARAM,
     TIMESTAMP_PARAM,
+    Location,
     StoredFile,
     StoreError,
     UploadSignature,
@@ -57,6 +61,8 @@ PUBLIC_KEY = "local"
 DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
 # ImageKit refuses an upload signature whose expiry is more than an hour ahead.
 MAX_SIGNATURE_LIFETIME = 3600
+# Only for URLs signed without an expiry (public posts, avatars): a post that
+# stops being public renames its files, so these URLs then answer 404.
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 # ImageKit's rule for file names: anything but letters, digits, "." and "-" becomes "_".
@@ -167,17 +173,43 @@ class LocalStore:
         except OSError as exc:
             raise StoreError(f"could not purge the cached variants: {exc.strerror}") from None
 
+    def rename(self, *, file_id: str, path: str, new_name: str) -> Location:
+        source = self._file(file_id)
+        relative = _safe_relative(file_id)
+        if source is None or relative is None or not _SAFE_SEGMENT.fullmatch(new_name):
+            raise StoreError("invalid file id or name")
+        target = source.with_name(new_name)
+        moved = relative.parent / new_name
+        try:
+            if source.is_file():
+                if target.exists():
+                    raise StoreError("a file of the new name exists")
+                os.rename(source, target)
+            elif not target.is_file():
+                raise StoreError("no such file")
+            # else: an earlier call moved it; finish what it may have left undone.
+        except OSError as exc:
+            raise StoreError(f"could not rename the file: {exc.strerror}") from None
+        self.purge(f"/{file_id}")
+        return Location(file_id=str(moved), path=f"/{moved}")
+
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
         relative = path.lstrip("/")
         if transformation:
             relative += f"?tr={transformation}"
         url = f"{self.url_endpoint}/{relative}"
+        separator = "&" if "?" in relative else "?"
         if expires_in is None:
-            return url
+            # Like the SDK: no ik-t, and the signature covers its far-future default.
+            signature = url_signature_for(self._key, relative, NO_EXPIRY)
+            return f"{url}{separator}{SIGNATURE_PARAM}={signature}"
         expire = int(self._clock().timestamp()) + expires_in
         signature = url_signature_for(self._key, relative, expire)
-        separator = "&" if "?" in relative else "?"
         return f"{url}{separator}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"
+
+    def unsigned_url(self, path: str) -> str:
+        """The plain URL ImageKit's upload API answers with (refused on delivery)."""
+        return f"{self.url_endpoint}/{path.lstrip('/')}"
 
     def upload_signature(self, *, expire: int, folder: str) -> UploadSignature:
         # The token carries the folder, and the signature covers the token: an upload
@@ -329,19 +361,22 @@ class LocalStore:
         )
 
     def _check_signature(self, signed_part: str, query: Mapping[str, str]) -> str:
-        """Verify ``ik-t``/``ik-s`` when present; return the Cache-Control to answer with."""
+        """Refuse any URL without a valid, unexpired signature; return its Cache-Control."""
         signature, expire = query.get(SIGNATURE_PARAM), query.get(TIMESTAMP_PARAM)
-        if signature is None and expire is None:
-            return IMMUTABLE
-        expires_at = wire.parse_decimal(expire)
-        if signature is None or expires_at is None:
+        if signature is None:
+            raise errors.Forbidden("This URL is not signed.", code="unsigned_url")
+        expires_at = NO_EXPIRY if expire is None else wire.parse_decimal(expire)
+        if expires_at is None:
             raise errors.Forbidden("The URL signature is incomplete.", code="bad_signature")
         expected = url_signature_for(self._key, signed_part, expires_at)
         if not _same_signature(expected, signature):
             raise errors.Forbidden("The URL signature is invalid.", code="bad_signature")
+        if expires_at == NO_EXPIRY:
+            return IMMUTABLE
         remaining = expires_at - int(self._clock().timestamp())
         if remaining < 0:
             raise errors.Forbidden("The signed URL has expired.", code="signature_expired")
+        # Never `public`: no shared cache may keep it, and the browser only until it expires.
         return f"private, max-age={remaining}"
 
     def _variant(

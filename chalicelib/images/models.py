@@ -33,6 +33,11 @@ class ImageRecord:
     created_at: dt.datetime
     post_id: str | None = None
     avatar_of: str | None = None
+    # The file's next name while its post is leaving public view (see service.conceal).
+    conceal_to: str | None = None
+    # The path was made while its post was not public: no URL of it may lack an
+    # expiry until the post is public again (service.reveal), whatever a racing read saw.
+    private_path: bool = False
 
 
 class ImageVariants(BaseModel):

@@ -64,6 +64,8 @@ def _record(doc: Mapping[str, Any]) -> ImageRecord:
         created_at=doc["created_at"],
         post_id=doc.get("post_id"),
         avatar_of=doc.get("avatar_of"),
+        conceal_to=doc.get("conceal_to"),
+        private_path=bool(doc.get("private_path", False)),
     )
 
 
@@ -172,6 +174,53 @@ def detach(db: Db, *, image_ids: Sequence[str], post_id: str) -> None:
                 "$set": {"status": "pending", "post_id": None},
                 "$unset": {"attach_stamp": "", "attached_at": ""},
             },
+        )
+
+
+def plan_rename(db: Db, image_id: str, *, post_id: str, new_name: str, now: dt.datetime) -> None:
+    """Record the file's next name, unless one is already planned (a retry keeps it)."""
+    with _database_errors():
+        db.images.update_one(
+            {"_id": _oid(image_id), "post_id": post_id, "status": "attached", "conceal_to": None},
+            {"$set": {"conceal_to": new_name, "conceal_planned_at": now}},
+        )
+
+
+def renames_due(
+    db: Db,
+    *,
+    image_ids: Sequence[str] | None = None,
+    planned_before: dt.datetime | None = None,
+    limit: int = 0,
+) -> list[ImageRecord]:
+    """Attached images with a planned rename: among ``image_ids``, or planned before a time."""
+    query: dict[str, Any] = {"status": "attached", "conceal_to": {"$ne": None}}
+    if image_ids is not None:
+        query["_id"] = {"$in": _oids(image_ids)}
+    if planned_before is not None:
+        query["conceal_planned_at"] = {"$lt": planned_before}
+    with _database_errors():
+        return [_record(doc) for doc in db.images.find(query).limit(limit)]
+
+
+def relocate(db: Db, image_id: str, *, from_path: str, file_id: str, path: str) -> None:
+    """The file was renamed: record where it is now and that no rename is pending."""
+    with _database_errors():
+        db.images.update_one(
+            {"_id": _oid(image_id), "path": from_path},
+            {
+                "$set": {"file_id": file_id, "path": path, "private_path": True},
+                "$unset": {"conceal_to": "", "conceal_planned_at": ""},
+            },
+        )
+
+
+def reveal(db: Db, *, image_ids: Sequence[str], post_id: str) -> None:
+    """The post is public again: its images' paths may have URLs without an expiry."""
+    with _database_errors():
+        db.images.update_many(
+            {"_id": {"$in": _oids(image_ids)}, "post_id": post_id, "private_path": True},
+            {"$unset": {"private_path": ""}},
         )
 
 

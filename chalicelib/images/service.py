@@ -8,14 +8,28 @@ fails, the record stays marked and ``sweep`` retries it later: the user is
 never blocked by the store. ``sweep`` also expires ``pending`` images older
 than a day.
 
-The posts feature calls ``attach``, ``release``, ``find_many`` and ``to_public``;
-posts' authors and user profiles get their avatars from ``find_many`` and ``avatar``.
+Every delivery URL is signed (the store refuses unsigned ones). Images of
+public posts and avatars get URLs signed without an expiry; everything else
+(private posts, drafts, the owner's own view of an upload) gets URLs that expire
+in an hour. A URL without an expiry stays valid while the file keeps its path,
+so when a post stops being public its files are renamed to fresh, unguessable
+names (``plan_concealment`` before the post changes, ``conceal`` after): every
+earlier URL then answers 404 and the CDN's copies are purged. The planned name
+is recorded first, so a rename that fails half-way through a gallery is retried
+with the same name, by the next edit of the post or by ``sweep``. A renamed
+path only gets expiring URLs until the post is public again (``reveal``), so a
+feed that read the post just before it changed cannot hand out a lasting URL.
+
+The posts feature calls ``attach``, ``release``, ``find_many``, ``to_public``,
+``plan_concealment``, ``conceal`` and ``reveal``; posts' authors and user profiles get their
+avatars from ``find_many`` and ``avatar``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +60,9 @@ FOLDER_ROOT = "/snapboard/users"
 UPLOADS_ROOT = "/snapboard/uploads"
 PENDING_TTL = dt.timedelta(hours=24)
 SIGNED_URL_TTL_SECONDS = 3600
+# The sweep leaves a planned rename alone this long: the request that planned it
+# renames the files itself once the post has changed.
+CONCEAL_GRACE = dt.timedelta(minutes=10)
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
 MAX_DIRECT_UPLOAD_BYTES = validation.MAX_DIRECT_UPLOAD_BYTES
 SWEEP_BATCH = 500
@@ -67,8 +84,9 @@ _FORMAT_BY_MIME: dict[str, ImageFormat] = {
 class SweepReport:
     expired: int  # pending images past their day, now deleted
     cleaned: int  # files deleted from the store and purged
-    failed: int  # still awaiting clean-up; the next sweep retries them
+    failed: int  # still awaiting clean-up or a rename; the next sweep retries them
     unregistered: int = 0  # day-old direct uploads nobody registered, now deleted
+    concealed: int = 0  # files of posts no longer public, renamed by this sweep
 
 
 def folder_for(user_id: str) -> str:
@@ -115,7 +133,7 @@ def upload(
         format=image.format,
         alt=alt,
     )
-    return to_public(record, store=store, signed=True)
+    return to_public(record, store=store, private=True)
 
 
 def upload_auth(*, image_store: ImageStore, clock: Clock, user: Principal) -> UploadAuth:
@@ -186,7 +204,7 @@ def register(
         alt=alt,
     )
     _delete_quietly(store, stored.file_id)
-    return to_public(record, store=store, signed=True)
+    return to_public(record, store=store, private=True)
 
 
 _NOT_AN_IMAGE = "Not a JPEG, PNG, WebP, GIF or AVIF image."
@@ -247,7 +265,7 @@ def _delete_quietly(store: ImageStore, file_id: str) -> None:
 
 def get_image(*, db: Db, image_store: ImageStore, user: Principal, image_id: str) -> ImagePublic:
     record = _owned(db, user, image_id)
-    return to_public(record, store=image_store, signed=True)
+    return to_public(record, store=image_store, private=True)
 
 
 def update_alt(
@@ -258,7 +276,7 @@ def update_alt(
     updated = repository.set_alt(db, record.id, alt=alt)
     if updated is None:  # deleted since we read it
         raise errors.NotFound("No such image.")
-    return to_public(updated, store=image_store, signed=True)
+    return to_public(updated, store=image_store, private=True)
 
 
 def delete_image(
@@ -352,9 +370,70 @@ def find_many(*, db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
     return repository.find_many(db, image_ids)
 
 
-def to_public(record: ImageRecord, *, store: ImageStore, signed: bool) -> ImagePublic:
-    """The wire shape: absolute URLs, signed and expiring when ``signed``."""
-    expires_in = SIGNED_URL_TTL_SECONDS if signed else None
+def plan_concealment(*, db: Db, clock: Clock, image_ids: Sequence[str], post_id: str) -> None:
+    """Before a public post stops being public: give each of its images a next name.
+
+    Done before the post changes, so that no failure after it can leave the
+    post private with nothing recording that its old URLs still work.
+    """
+    now = clock()
+    for record in repository.find_many(db, image_ids).values():
+        if record.post_id == post_id and record.status == "attached":
+            suffix = record.path.rpartition(".")[2]
+            new_name = f"{secrets.token_hex(16)}.{suffix}"
+            repository.plan_rename(db, record.id, post_id=post_id, new_name=new_name, now=now)
+
+
+def conceal(*, db: Db, image_store: ImageStore, image_ids: Sequence[str]) -> None:
+    """After the post changed: rename the files planned, so every earlier URL dies.
+
+    Raises ``UpstreamFailed`` if the store failed for any of them; what was
+    renamed stays renamed and recorded, the rest is retried with the same names.
+    """
+    if not image_ids:
+        return
+    due = repository.renames_due(db, image_ids=image_ids)
+    _, failed = _rename_each(db, image_store, due)
+    if failed:
+        raise errors.UpstreamFailed(
+            "The post is no longer public, but the image store failed before every old "
+            "image link was revoked. Send the change again, or wait for the retry.",
+            code="image_store_failed",
+        )
+
+
+def reveal(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:
+    """After a post became public again: its images may get URLs without an expiry."""
+    if image_ids:
+        repository.reveal(db, image_ids=image_ids, post_id=post_id)
+
+
+def _rename_each(db: Db, store: ImageStore, records: Sequence[ImageRecord]) -> tuple[int, int]:
+    renamed = failed = 0
+    for record in records:
+        assert record.conceal_to is not None
+        try:
+            moved = store.rename(
+                file_id=record.file_id, path=record.path, new_name=record.conceal_to
+            )
+        except StoreError as exc:
+            failed += 1
+            log.warning({"event": "image_rename_failed", "image_id": record.id, "reason": str(exc)})
+            continue
+        # If this write fails the plan is still recorded: the retry's rename is idempotent.
+        repository.relocate(
+            db, record.id, from_path=record.path, file_id=moved.file_id, path=moved.path
+        )
+        renamed += 1
+    return renamed, failed
+
+
+def to_public(record: ImageRecord, *, store: ImageStore, private: bool) -> ImagePublic:
+    """The wire shape: absolute signed URLs, expiring in an hour when ``private``.
+
+    A path made for a post that was not public expires too, whatever the caller saw.
+    """
+    expires_in = SIGNED_URL_TTL_SECONDS if private or record.private_path else None
 
     def url(transformation: str = "") -> str:
         return store.url(record.path, transformation=transformation, expires_in=expires_in)
@@ -378,7 +457,7 @@ def to_public(record: ImageRecord, *, store: ImageStore, signed: bool) -> ImageP
 
 
 def avatar_urls(record: ImageRecord, *, store: ImageStore) -> dict[str, str]:
-    """Square crops for profiles; avatars are public, so the URLs are not signed."""
+    """Square crops for profiles; avatars are public, so the URLs do not expire."""
     return {
         name: store.url(record.path, transformation=f"w-{size},h-{size},f-auto")
         for name, size in AVATAR_SIZES.items()
@@ -434,14 +513,20 @@ def _release_avatar(
 
 
 def sweep(*, db: Db, image_store: ImageStore, now: dt.datetime) -> SweepReport:
-    """Expire day-old pending images, retry every clean-up the store refused, and
-    delete day-old direct uploads nobody registered."""
+    """Expire day-old pending images, retry every clean-up and rename the store refused,
+    and delete day-old direct uploads nobody registered."""
     expired = repository.expire_pending(db, created_before=now - PENDING_TTL, limit=SWEEP_BATCH)
     due = repository.awaiting_cleanup(db, limit=SWEEP_BATCH)
     cleaned, failed = _clean_up(db, image_store, due, now=now)
+    renames = repository.renames_due(db, planned_before=now - CONCEAL_GRACE, limit=SWEEP_BATCH)
+    concealed, not_renamed = _rename_each(db, image_store, renames)
     unregistered = _sweep_unregistered(image_store, before=now - PENDING_TTL)
     report = SweepReport(
-        expired=len(expired), cleaned=cleaned, failed=failed, unregistered=unregistered
+        expired=len(expired),
+        cleaned=cleaned,
+        failed=failed + not_renamed,
+        unregistered=unregistered,
+        concealed=concealed,
     )
     log.info({"event": "image_sweep", **report.__dict__})
     return report
@@ -535,7 +620,7 @@ def local_direct_upload(
         "fileId": stored.file_id,
         "name": stored.path.rsplit("/", 1)[-1],
         "filePath": stored.path,
-        "url": store.url(stored.path),
+        "url": store.unsigned_url(stored.path),
         "size": stored.size,
         "width": stored.width,
         "height": stored.height,

@@ -16,6 +16,9 @@ from typing import Protocol
 # Signed URLs carry these two query parameters, as ImageKit's do.
 TIMESTAMP_PARAM = "ik-t"
 SIGNATURE_PARAM = "ik-s"
+# A URL signed without an expiry carries only ``ik-s``, computed with this expiry
+# (the imagekitio SDK's DEFAULT_TIMESTAMP): ImageKit checks it the same way.
+NO_EXPIRY = 9999999999
 
 
 class StoreError(Exception):
@@ -32,6 +35,14 @@ class StoredFile:
     mime: str | None  # None when the store does not recognise an image
     width: int | None
     height: int | None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a file is after a rename: its id (ImageKit keeps it, locally it is the path)."""
+
+    file_id: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,20 @@ class ImageStore(Protocol):
     def purge(self, path: str) -> None:
         """Drop every cached copy of the file (CDN and transformed variants)."""
 
+    def rename(self, *, file_id: str, path: str, new_name: str) -> Location:
+        """Give the file ``new_name`` in its folder, so that no URL of ``path`` works again.
+
+        The old path stops answering and its cached copies are purged. Idempotent:
+        if an earlier call already renamed it, this answers the same location. Raise
+        ``StoreError`` when the store failed (the caller retries with the same name).
+        """
+
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
-        """An absolute delivery URL; signed and expiring when ``expires_in`` is given."""
+        """An absolute, signed delivery URL; expiring in ``expires_in`` seconds when given.
+
+        Every URL is signed: the store refuses unsigned ones (ImageKit's "Restrict
+        unsigned URLs", docs/deploy.md), so stripping the query never reveals a file.
+        """
 
     def upload_signature(self, *, expire: int, folder: str) -> UploadSignature:
         """Parameters for one direct browser upload into ``folder``, valid until ``expire``.

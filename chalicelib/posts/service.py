@@ -1,4 +1,8 @@
-"""Post rules: who sees what, galleries attached all or nothing, optimistic concurrency."""
+"""Post rules: who sees what, galleries attached all or nothing, optimistic concurrency.
+
+A post that stops being public (made private or a draft) kills every image URL
+handed out while it was public: its images are renamed (``image_service.conceal``).
+"""
 
 from __future__ import annotations
 
@@ -114,7 +118,7 @@ def render(
                 ),
                 images=[
                     image_service.to_public(
-                        found[i], store=store, signed=record.visibility != "public"
+                        found[i], store=store, private=record.visibility != "public"
                     )
                     for i in record.image_ids
                     if i in found
@@ -170,6 +174,13 @@ def update_post(
             "The post changed since you read it; fetch it again.", code="stale_etag"
         )
     fields = data.model_dump(exclude_unset=True, exclude_none=True)
+    if current.visibility == "public" and fields.get("visibility", "public") != "public":
+        # Planned before the change: a failure after it can then always be retried.
+        # Should the change itself fail, the sweep still renames: the safe side
+        # (the post keeps working, with expiring URLs until it is next made public).
+        image_service.plan_concealment(
+            db=db, clock=clock, image_ids=current.image_ids, post_id=current.id
+        )
     added: list[str] = []
     removed: list[str] = []
     if "image_ids" in fields:
@@ -193,6 +204,11 @@ def update_post(
         image_service.release(
             db=db, image_store=image_store, clock=clock, image_ids=removed, post_id=current.id
         )
+    if updated.visibility != "public":
+        # Also finishes what an earlier change of this post left to retry.
+        image_service.conceal(db=db, image_store=image_store, image_ids=updated.image_ids)
+    elif current.visibility != "public":
+        image_service.reveal(db=db, image_ids=updated.image_ids, post_id=updated.id)
     return render(db=db, image_store=image_store, records=[updated])[0]
 
 

@@ -61,7 +61,7 @@ def make_image(
 
 @dataclass
 class FakeImageKit:
-    """ImageKit's upload, details, delete and purge APIs, in memory."""
+    """ImageKit's upload, details, delete, rename and purge APIs, in memory."""
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +70,8 @@ class FakeImageKit:
     fail: dict[str, int] = field(default_factory=dict)  # operation -> status to answer
     contents: dict[str, bytes] = field(default_factory=dict)
     created: dict[str, dt.datetime] = field(default_factory=dict)
+    # operation -> statuses for its next calls, in turn (0: answer normally)
+    script: dict[str, list[int]] = field(default_factory=dict)
 
     def deliver(self, url: str) -> bytes:
         """What ImageKit's CDN answers for one of the account's URLs (``tr`` query form)."""
@@ -98,6 +100,7 @@ class FakeImageKit:
             if details["filePath"].startswith(prefix) and self.created[file_id] < before
         ]
         return httpx.Response(200, json=found[: int(request.url.params["limit"])])
+
 
     def upload(self, request: httpx.Request) -> httpx.Response:
         if "upload" in self.fail:
@@ -134,6 +137,23 @@ class FakeImageKit:
             return httpx.Response(404, json={"message": "The requested file does not exist."})
         self.deleted.append(file_id)
         return httpx.Response(204)
+
+    def rename(self, request: httpx.Request) -> httpx.Response:
+        status = self.fail.get("rename") or (self.script.get("rename") or [0]).pop(0)
+        if status:
+            return httpx.Response(status, json={"message": "boom"})
+        sent = json.loads(request.content)
+        found = [f for f in self.files.values() if f["filePath"] == sent["filePath"]]
+        if not found:
+            return httpx.Response(404, json={"message": "The requested file does not exist."})
+        (details,) = found
+        folder = details["filePath"].rsplit("/", 1)[0]
+        details.update(name=sent["newFileName"], filePath=f"{folder}/{sent['newFileName']}")
+        if not sent.get("purgeCache"):
+            return httpx.Response(200, json={})
+        # ImageKit purges the old URL with a wildcard: the original and its ?tr= variants.
+        self.purged.append(f"{URL_ENDPOINT}{sent['filePath']}*")
+        return httpx.Response(200, json={"purgeRequestId": uuid.uuid4().hex})
 
     def purge(self, request: httpx.Request) -> httpx.Response:
         if "purge" in self.fail:
@@ -182,6 +202,7 @@ def fake_imagekit() -> Iterator[tuple[FakeImageKit, respx.MockRouter]]:
         router.delete(url__regex=r"https://api\.imagekit\.io/v1/files/(?P<file_id>[^/]+)$").mock(
             side_effect=fake.delete
         )
+        router.put("https://api.imagekit.io/v1/files/rename").mock(side_effect=fake.rename)
         router.post("https://api.imagekit.io/v1/files/purge").mock(side_effect=fake.purge)
         router.get("https://api.imagekit.io/v1/files").mock(side_effect=fake.list)
         yield fake, router

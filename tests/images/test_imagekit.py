@@ -76,7 +76,42 @@ def test_get_reads_the_file_details(imagekit_store: ImageKitStore, fake_imagekit
     )
 
 
-@pytest.mark.parametrize("operation", ["upload", "get", "delete", "purge"])
+def test_rename_asks_imagekit_to_purge_the_old_url_and_keeps_the_file_id(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake
+) -> None:
+    fake, router = fake_imagekit
+    stored = imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    moved = imagekit_store.rename(file_id=stored.file_id, path=stored.path, new_name="n.jpg")
+    rename = router.calls.last.request
+    assert (rename.method, str(rename.url)) == ("PUT", "https://api.imagekit.io/v1/files/rename")
+    assert json.loads(rename.content) == {
+        "filePath": stored.path,
+        "newFileName": "n.jpg",
+        "purgeCache": True,
+    }
+    assert _basic_auth(rename) == PRIVATE_KEY
+    assert (moved.file_id, moved.path) == (stored.file_id, "/f/n.jpg")
+    assert fake.files[stored.file_id]["filePath"] == "/f/n.jpg"
+
+
+def test_a_rename_retried_after_its_answer_was_lost_checks_the_file_and_purges(
+    imagekit_store: ImageKitStore, fake_imagekit: Fake
+) -> None:
+    fake, router = fake_imagekit
+    stored = imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    fake.files[stored.file_id]["filePath"] = "/f/n.jpg"  # renamed; the answer never came
+    moved = imagekit_store.rename(file_id=stored.file_id, path=stored.path, new_name="n.jpg")
+    assert moved.path == "/f/n.jpg"
+    sent = [(call.request.method, call.request.url.path) for call in router.calls][-3:]
+    assert sent == [
+        ("PUT", "/v1/files/rename"),
+        ("GET", f"/v1/files/{stored.file_id}/details"),
+        ("POST", "/v1/files/purge"),
+    ]
+    assert fake.purged == [f"{URL_ENDPOINT}{stored.path}"]
+
+
+@pytest.mark.parametrize("operation", ["upload", "get", "delete", "purge", "rename"])
 def test_an_imagekit_500_is_a_store_error(
     imagekit_store: ImageKitStore, fake_imagekit: Fake, operation: str
 ) -> None:
@@ -87,6 +122,7 @@ def test_an_imagekit_500_is_a_store_error(
         "get": lambda: imagekit_store.get("some-id"),
         "delete": lambda: imagekit_store.delete("some-id"),
         "purge": lambda: imagekit_store.purge("/f/a.jpg"),
+        "rename": lambda: imagekit_store.rename(file_id="i", path="/f/a.jpg", new_name="b.jpg"),
     }
     with pytest.raises(StoreError, match="InternalServerError"):
         calls[operation]()
@@ -129,14 +165,16 @@ def test_an_upload_timeout_is_a_store_error(
         imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
 
 
-def test_urls_are_built_by_the_sdk_with_transformations_in_the_query(
+def test_urls_are_built_by_the_sdk_signed_with_transformations_in_the_query(
     imagekit_store: ImageKitStore,
 ) -> None:
-    assert imagekit_store.url("/f/a.jpg") == f"{URL_ENDPOINT}/f/a.jpg"
-    assert (
-        imagekit_store.url("/f/a.jpg", transformation="w-320,h-320:bl-5")
-        == f"{URL_ENDPOINT}/f/a.jpg?tr=w-320,h-320:bl-5"
-    )
+    # The account refuses unsigned URLs, so even public ones carry ik-s (without ik-t).
+    plain = imagekit_store.url("/f/a.jpg")
+    assert plain.startswith(f"{URL_ENDPOINT}/f/a.jpg?ik-s=")
+    transformed = imagekit_store.url("/f/a.jpg", transformation="w-320,h-320:bl-5")
+    assert transformed.startswith(f"{URL_ENDPOINT}/f/a.jpg?tr=w-320,h-320:bl-5&ik-s=")
+    expiring = imagekit_store.url("/f/a.jpg", transformation="w-10", expires_in=60)
+    assert "&ik-t=" in expiring
 
 
 def test_upload_signature_uses_the_absolute_expiry_given(imagekit_store: ImageKitStore) -> None:

@@ -8,12 +8,15 @@ an answer (the file, a 400 or a 404), whatever bytes it holds.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,10 +26,16 @@ from chalicelib import errors
 from chalicelib.composition import Clients
 from chalicelib.images import transform
 from chalicelib.images.local import LocalStore
-from chalicelib.images.store import StoreError
-from tests.images.conftest import make_image
+from chalicelib.images.store import StoredFile, StoreError
+from tests.images.conftest import LOCAL_KEY, make_image
 from tests.images.test_validation import mutated
 from tests.support import Http, Reply
+
+
+def query_of(store: LocalStore, stored: StoredFile, transformation: str = "") -> dict[str, str]:
+    """The query of the URL the store signs for ``stored``: what a browser sends back."""
+    url = store.url(stored.path, transformation=transformation)
+    return dict(parse_qsl(urlsplit(url).query))
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about corrupt EXIF
@@ -41,7 +50,8 @@ def test_a_stored_file_of_any_bytes_is_described_and_served_or_refused(
     assert stored.size == len(data)
     assert (stored.mime is None) == (stored.width is None)
     segments = stored.file_id.split("/")
-    for query in ({}, {"tr": "w-20,f-auto"}, {"tr": "w-10,h-10,c-force,bl-2"}):
+    for transformation in ("", "w-20,f-auto", "w-10,h-10,c-force,bl-2"):
+        query = query_of(local_store, stored, transformation)
         with contextlib.suppress(errors.BadRequest):
             delivery = local_store.deliver(segments, query, accept="image/webp")
             assert delivery.body
@@ -51,7 +61,7 @@ def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(
     local_store: LocalStore,
 ) -> None:
     stored = local_store.upload(data=make_image(), file_name="a.jpg", folder="/snapboard/users/u1")
-    local_store.deliver(stored.file_id.split("/"), {"tr": "w-10"})
+    local_store.deliver(stored.file_id.split("/"), query_of(local_store, stored, "w-10"))
     [variants] = (local_store.root / ".cache").iterdir()
     for rendered in variants.iterdir():
         rendered.unlink()
@@ -79,7 +89,7 @@ class HeldRenders:
 
 def _serve_with(
     serve: Callable[[Clients], Http], svc: Clients, store: LocalStore
-) -> tuple[Http, str]:
+) -> tuple[Http, Callable[..., str]]:
     clients = Clients(
         svc.settings, mongo_client=svc.mongo_client, password_hasher=svc.password_hasher,
         clock=svc.clock, image_store=store,
@@ -87,7 +97,14 @@ def _serve_with(
     stored = store.upload(
         data=make_image((200, 150)), file_name="a.jpg", folder="/snapboard/users/u1"
     )
-    return serve(clients), f"/media{stored.path}"
+    return serve(clients), lambda transformation="": _relative(
+        store.url(stored.path, transformation=transformation)
+    )
+
+
+def _relative(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
 
 
 def _get(client: Http, path: str, into: list[Reply]) -> threading.Thread:
@@ -106,17 +123,17 @@ def test_health_answers_while_every_render_slot_is_taken_and_more_renders_get_50
         tmp_path / "media", base_url="http://testserver", signing_key="k",
         max_renders=1, max_waiting_renders=0, renderer=held,
     )  # fmt: skip
-    client, path = _serve_with(serve, svc, store)
+    client, media = _serve_with(serve, svc, store)
     first: list[Reply] = []
-    rendering = _get(client, f"{path}?tr=w-100", first)
+    rendering = _get(client, media("w-100"), first)
     assert held.started.acquire(timeout=60)
     try:
         assert client.get("/health").status == 200
-        busy = client.get(f"{path}?tr=w-4000,h-4000,c-force", headers={"Accept": "image/*"})
+        busy = client.get(media("w-4000,h-4000,c-force"), headers={"Accept": "image/*"})
         assert busy.status == 503
         assert busy.problem["code"] == "render_busy"
         assert int(busy.headers["retry-after"]) >= 1
-        assert client.get(path, headers={"Accept": "image/*"}).status == 200  # no render
+        assert client.get(media(), headers={"Accept": "image/*"}).status == 200  # no render
     finally:
         held.release.set()
         rendering.join()
@@ -132,12 +149,42 @@ def test_a_render_waits_for_a_free_slot_within_the_queue_bound(
         tmp_path / "media", base_url="http://testserver", signing_key="k",
         max_renders=1, max_waiting_renders=1, renderer=held,
     )  # fmt: skip
-    client, path = _serve_with(serve, svc, store)
+    client, media = _serve_with(serve, svc, store)
     replies: list[Reply] = []
-    first = _get(client, f"{path}?tr=w-100", replies)
+    first = _get(client, media("w-100"), replies)
     assert held.started.acquire(timeout=60)
-    second = _get(client, f"{path}?tr=w-50", replies)  # queued behind the first
+    second = _get(client, media("w-50"), replies)  # queued behind the first
     held.release.set()
     first.join()
     second.join()
     assert [reply.status for reply in replies] == [200, 200]
+
+
+def test_a_path_transformation_is_served_when_its_signature_covers_it(
+    local_store: LocalStore,
+) -> None:
+    stored = local_store.upload(data=make_image((400, 300)), file_name="a.jpg", folder="/f")
+    signed_part = f"tr:w-50,h-50{stored.path}"
+    signature = hmac.new(
+        LOCAL_KEY.encode(), f"{signed_part}9999999999".encode(), hashlib.sha1
+    ).hexdigest()
+    segments = ["tr:w-50,h-50", *stored.file_id.split("/")]
+    delivered = local_store.deliver(segments, {"ik-s": signature})
+    assert delivered.body
+    with pytest.raises(errors.Forbidden):
+        local_store.deliver(segments, {})  # unsigned
+    with pytest.raises(errors.Forbidden):
+        local_store.deliver(segments, query_of(local_store, stored))  # the original's signature
+
+
+def test_a_renamed_file_is_no_longer_served_at_its_old_path(local_store: LocalStore) -> None:
+    stored = local_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
+    old_query = query_of(local_store, stored, "w-10")
+    local_store.deliver(stored.file_id.split("/"), old_query)
+    moved = local_store.rename(file_id=stored.file_id, path=stored.path, new_name="n.jpg")
+    with pytest.raises(errors.NotFound):
+        local_store.deliver(stored.file_id.split("/"), old_query)
+    assert not any(p.is_file() for p in (local_store.root / ".cache").rglob("*"))  # purged
+    new = local_store.get(moved.file_id)
+    assert new is not None
+    assert local_store.deliver(moved.file_id.split("/"), query_of(local_store, new)).body

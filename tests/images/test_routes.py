@@ -334,30 +334,60 @@ def test_a_tampered_upload_signature_is_refused(client: Http, sign_in: SignIn) -
 # ------------------------------------------------------------------- delivery
 
 
-def test_media_is_served_transformed_with_cache_headers(client: Http, sign_in: SignIn) -> None:
+def signed(svc: Clients, url: str, transformation: str = "", expires_in: int | None = None) -> str:
+    """A /media path to the file behind ``url``, signed as the API signs what it hands out."""
+    path = media_path(url).split("?")[0].removeprefix("/media")
+    store = svc.image_store
+    return media_path(store.url(path, transformation=transformation, expires_in=expires_in))
+
+
+def test_media_is_served_transformed_with_cache_headers(
+    client: Http, sign_in: SignIn, svc: Clients
+) -> None:
     image = upload(client, sign_in(principal()), make_image((400, 300))).json
-    path = media_path(image["url"]).split("?")[0]
-    original = fetch(client, path)
+    original = fetch(client, signed(svc, image["url"]))
     assert original.status == 200
     assert original.headers["content-type"] == "image/jpeg"
+    # Signed without an expiry (a public post's URL): cached like ImageKit's files.
     assert original.headers["cache-control"] == "public, max-age=31536000, immutable"
-    small = fetch(client, f"{path}?tr=w-100")
+    small = fetch(client, signed(svc, image["url"], "w-100"))
     assert Image.open(io.BytesIO(small.body)).size == (100, 75)
-    segments = path.split("/")
-    path_form = "/".join([*segments[:2], "tr:w-50,h-50", *segments[2:]])
-    assert Image.open(io.BytesIO(fetch(client, path_form).body)).size == (50, 50)
     etag = small.headers["etag"]
     assert etag.startswith('"')
-    assert fetch(client, f"{path}?tr=w-100", **{"If-None-Match": etag}).status == 304
+    again = fetch(client, signed(svc, image["url"], "w-100"), **{"If-None-Match": etag})
+    assert again.status == 304
 
 
-def test_f_auto_honours_accept(client: Http, sign_in: SignIn) -> None:
+@pytest.mark.parametrize("transformation", ["", "w-100", "w-32,q-50,bl-30,f-auto"])
+def test_an_unsigned_url_is_refused_for_originals_and_transformations(
+    client: Http, sign_in: SignIn, transformation: str
+) -> None:
     image = upload(client, sign_in(principal())).json
     path = media_path(image["url"]).split("?")[0]
-    webp = fetch(client, f"{path}?tr=w-20,f-auto", Accept="image/webp,*/*")
+    query = f"?tr={transformation}" if transformation else ""
+    reply = fetch(client, f"{path}{query}")
+    assert reply.status == 403
+    assert reply.problem["code"] == "unsigned_url"
+    assert "public" not in reply.headers.get("cache-control", "")
+
+
+def test_an_expiring_url_is_cached_privately_until_it_expires(
+    client: Http, sign_in: SignIn, svc: Clients
+) -> None:
+    image = upload(client, sign_in(principal())).json
+    for url in (image["url"], image["variants"]["thumb"]):
+        reply = fetch(client, media_path(url))
+        assert reply.status == 200
+        assert reply.headers["cache-control"] == "private, max-age=3600"
+
+
+def test_f_auto_honours_accept(client: Http, sign_in: SignIn, svc: Clients) -> None:
+    image = upload(client, sign_in(principal())).json
+    auto = signed(svc, image["url"], "w-20,f-auto")
+    webp = fetch(client, auto, Accept="image/webp,*/*")
     assert webp.headers["content-type"] == "image/webp"
     assert "Accept" in webp.headers["vary"]
-    plain = fetch(client, f"{path}?tr=w-20,f-auto", Accept="*/*")
+    plain = fetch(client, auto, Accept="*/*")
     assert plain.headers["content-type"] == "image/jpeg"
 
 
@@ -377,11 +407,14 @@ def test_f_auto_honours_accept(client: Http, sign_in: SignIn) -> None:
     ],
 )
 def test_a_bad_transformation_is_400_and_a_bad_signature_403(
-    client: Http, sign_in: SignIn, query: str, status: int, code: str
+    client: Http, sign_in: SignIn, svc: Clients, query: str, status: int, code: str
 ) -> None:
     image = upload(client, sign_in(principal())).json
-    path = media_path(image["url"]).split("?")[0]
-    reply = fetch(client, f"{path}?{query}")
+    if query.startswith("tr="):
+        target = signed(svc, image["url"], query.removeprefix("tr="))
+    else:
+        target = f"{media_path(image['url']).split('?')[0]}?{query}"
+    reply = fetch(client, target)
     assert reply.status == status
     assert reply.problem["code"] == code
 
@@ -404,9 +437,13 @@ def test_signed_urls_work_and_tampered_or_expired_ones_do_not(
     assert reply.problem["code"] == "signature_expired"
 
 
-def test_unknown_media_and_hidden_paths_are_404(client: Http) -> None:
-    assert fetch(client, "/media/snapboard/users/x/none.jpg").status == 404
-    assert fetch(client, "/media/.tokens/abc").status == 404
+def test_unknown_media_and_hidden_paths_are_404_when_signed_and_403_unsigned(
+    client: Http, svc: Clients
+) -> None:
+    for path in ("/snapboard/users/x/none.jpg", "/.tokens/abc"):
+        assert fetch(client, media_path(svc.image_store.url(path))).status == 404
+        # Unsigned is refused before looking: no answer tells what exists.
+        assert fetch(client, f"/media{path}").status == 403
 
 
 # ----------------------------------------------------------- owner actions
@@ -582,14 +619,14 @@ def _stage_directly(client: Http, headers: dict[str, str], data: bytes) -> str:
 
 @pytest.mark.parametrize("way", ["direct upload", "api upload"])
 def test_a_phone_photo_reaches_strangers_upright_and_without_metadata(
-    client: Http, accounts: Accounts, way: str
+    client: Http, accounts: Accounts, svc: Clients, way: str
 ) -> None:
     ann = accounts.signup("ann")
     photo = phone_photo((96, 64))
     if way == "direct upload":
         file_id = _stage_directly(client, ann.headers, photo)
         reply = client.post("/images/register", json={"file_id": file_id}, headers=ann.headers)
-        staged = f"/media/{file_id}"
+        staged = signed(svc, f"{BASE}/media/{file_id}")
     else:
         reply = upload(client, ann.headers, photo)
         staged = None

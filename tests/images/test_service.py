@@ -119,17 +119,21 @@ def test_find_many_reads_all_images_in_one_query(
     assert all(isinstance(record.id, str) for record in found.values())
 
 
-def test_to_public_builds_absolute_urls_signed_only_when_asked(svc: Clients, db: Any) -> None:
+def test_to_public_signs_every_url_and_expires_them_only_when_private(
+    svc: Clients, db: Any
+) -> None:
     image_id = pending(svc)
     record = service.find_many(db=db, image_ids=[image_id])[image_id]
-    public = service.to_public(record, store=svc.image_store, signed=False)
+    public = service.to_public(record, store=svc.image_store, private=False)
     assert public.url.startswith("http://127.0.0.1:8000/media/snapboard/users/")
-    assert "ik-s" not in public.url
     assert "tr=w-320,h-320" in public.variants.thumb
     assert public.srcset.endswith(" 48w") or public.srcset.endswith(" 64w")
     assert "bl-" in public.placeholder
-    signed = service.to_public(record, store=svc.image_store, signed=True)
-    for url in (signed.url, signed.variants.card, signed.placeholder):
+    for url in (public.url, public.variants.card, public.placeholder):
+        assert "ik-s=" in url
+        assert "ik-t=" not in url
+    private = service.to_public(record, store=svc.image_store, private=True)
+    for url in (private.url, private.variants.card, private.placeholder):
         assert "ik-t=" in url
         assert "ik-s=" in url
 
@@ -138,7 +142,8 @@ def test_avatar_urls_are_square_crops(svc: Clients, db: Any) -> None:
     image_id = pending(svc)
     record = service.find_many(db=db, image_ids=[image_id])[image_id]
     urls = service.avatar_urls(record, store=svc.image_store)
-    assert urls["large"].endswith("?tr=w-256,h-256,f-auto")
+    assert "?tr=w-256,h-256,f-auto&ik-s=" in urls["large"]
+    assert "ik-t=" not in urls["large"]  # avatars are public: signed, never expiring
 
 
 # ----------------------------------------------------------- release, sweep

@@ -7,11 +7,12 @@ import hmac
 import time
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from chalicelib.images.local import LocalStore
-from chalicelib.images.store import ImageStore, StoredFile
+from chalicelib.images.store import ImageStore, StoredFile, StoreError
 from tests.images.conftest import (
     LOCAL_KEY,
     PRIVATE_KEY,
@@ -43,7 +44,8 @@ class ImageKitCdn:
         pass  # the CDN caches what browsers fetch
 
     def holds(self, stored: StoredFile) -> bool:
-        return f"{URL_ENDPOINT}{stored.path}" not in self.fake.purged
+        url = f"{URL_ENDPOINT}{stored.path}"
+        return url not in self.fake.purged and f"{url}*" not in self.fake.purged
 
 
 @dataclass
@@ -53,7 +55,8 @@ class LocalVariants:
     store: LocalStore
 
     def warm(self, stored: StoredFile) -> None:
-        self.store.deliver(stored.file_id.split("/"), {"tr": "w-10"})
+        url = self.store.url(stored.path, transformation="w-10")
+        self.store.deliver(stored.file_id.split("/"), dict(parse_qsl(urlsplit(url).query)))
 
     def holds(self, stored: StoredFile) -> bool:
         return any(path.is_file() for path in (self.store.root / ".cache").rglob("*"))
@@ -119,7 +122,7 @@ class TestImageStoreContract:
     def test_urls_are_absolute_and_carry_the_transformation(self) -> None:
         url = self.store.url(f"{FOLDER}/a.jpg", transformation="w-320,h-320,f-auto")
         assert url.startswith("http")
-        assert url.endswith(f"{FOLDER}/a.jpg?tr=w-320,h-320,f-auto")
+        assert f"{FOLDER}/a.jpg?tr=w-320,h-320,f-auto&ik-s=" in url
 
     def test_signed_urls_expire_and_are_signed_like_imagekit(self) -> None:
         before = int(time.time())
@@ -131,6 +134,42 @@ class TestImageStoreContract:
             self.key.encode(), f"{relative}{params['ik-t']}".encode(), hashlib.sha1
         ).hexdigest()
         assert params["ik-s"] == expected
+
+    def test_urls_without_an_expiry_are_signed_like_imagekit_without_ik_t(self) -> None:
+        params = signed_query(self.store.url(f"{FOLDER}/a.jpg", transformation="w-10"))
+        assert "ik-t" not in params
+        relative = f"{FOLDER.lstrip('/')}/a.jpg?tr=w-10"
+        # The SDK signs with its default expiry, 9999999999, and leaves ik-t out.
+        expected = hmac.new(
+            self.key.encode(), f"{relative}9999999999".encode(), hashlib.sha1
+        ).hexdigest()
+        assert params["ik-s"] == expected
+        plain = self.store.url(f"{FOLDER}/a.jpg")
+        assert "?ik-s=" in plain
+
+    def test_a_rename_moves_the_file_and_drops_every_cached_copy_of_the_old_path(self) -> None:
+        stored = self.upload()
+        self.cache.warm(stored)
+        moved = self.store.rename(file_id=stored.file_id, path=stored.path, new_name="fresh.jpg")
+        assert moved.path == f"{FOLDER}/fresh.jpg"
+        described = self.store.get(moved.file_id)
+        assert described is not None
+        assert described.path == moved.path
+        old = self.store.get(stored.file_id)
+        assert old is None or old.path == moved.path  # nothing is left at the old path
+        assert not self.cache.holds(stored)
+
+    def test_a_rename_retried_with_the_same_name_answers_the_same_location(self) -> None:
+        stored = self.upload()
+        first = self.store.rename(file_id=stored.file_id, path=stored.path, new_name="b.jpg")
+        again = self.store.rename(file_id=stored.file_id, path=stored.path, new_name="b.jpg")
+        assert again == first
+
+    def test_renaming_a_file_the_store_does_not_have_is_a_store_error(self) -> None:
+        with pytest.raises(StoreError):
+            self.store.rename(
+                file_id="snapboard/users/u1/gone.jpg", path=f"{FOLDER}/gone.jpg", new_name="x.jpg"
+            )
 
     def test_upload_signatures_are_hmac_of_token_and_expire_with_fresh_tokens(self) -> None:
         expire = int(time.time()) + 1800

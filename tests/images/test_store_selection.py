@@ -19,7 +19,7 @@ def test_the_local_store_is_the_default_and_builds_urls_on_public_base_url(
     assert isinstance(store, LocalStore)
     assert lazy.image_store is store
     assert store.root == tmp_path / "data" / "media"
-    assert store.url("/a/b.jpg") == "https://api.example.com/media/a/b.jpg"
+    assert store.url("/a/b.jpg").startswith("https://api.example.com/media/a/b.jpg?ik-s=")
 
 
 def test_imagekit_is_chosen_with_its_account_settings(
@@ -35,4 +35,4 @@ def test_imagekit_is_chosen_with_its_account_settings(
     )
     store = Clients(settings).image_store
     assert isinstance(store, ImageKitStore)
-    assert store.url("/a.jpg") == "https://ik.imagekit.io/acme/a.jpg"
+    assert store.url("/a.jpg").startswith("https://ik.imagekit.io/acme/a.jpg?ik-s=")

@@ -8,6 +8,14 @@ import pytest
 from PIL import Image
 
 from tests.accounts import Accounts, Session
+
+# The ImageKit store (the real SDK against a fake over HTTP), for visibility changes.
+from tests.images.conftest import (  # noqa: F401
+    fake_imagekit,
+    imagekit_client,
+    imagekit_store,
+    on_imagekit,
+)
 from tests.support import Http
 
 

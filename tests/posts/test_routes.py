@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from chalicelib.posts import service
 from chalicelib.posts.models import PostCreate
 from chalicelib.principal import Principal
 from tests.accounts import Accounts, Session
+from tests.posts.conftest import png
 from tests.support import FakeClock, Http
 
 Publish = Callable[..., dict[str, Any]]
@@ -318,9 +320,228 @@ def test_images_of_private_posts_get_signed_expiring_urls(
 ) -> None:
     public = publish(ann, image_ids=[upload(ann)])
     private = publish(ann, image_ids=[upload(ann)], visibility="private")
-    assert "ik-s=" not in public["images"][0]["url"]
+    # Every URL is signed; only those of public posts do not expire.
+    assert "ik-s=" in public["images"][0]["url"]
+    assert "ik-t=" not in public["images"][0]["url"]
     assert "ik-s=" in private["images"][0]["url"]
     assert "ik-t=" in private["images"][0]["variants"]["thumb"]
+
+
+# ------------------------------------------------- leaving public view
+
+
+def media(url: str) -> str:
+    """The path to GET on the app for an absolute local-store URL."""
+    return "/media/" + url.split("/media/", 1)[1]
+
+
+def fetch(client: Http, url: str) -> Any:
+    return client.get(media(url), headers={"Accept": "image/*,*/*;q=0.8"})
+
+
+def urls_of(post: dict[str, Any]) -> list[str]:
+    return [
+        url
+        for image in post["images"]
+        for url in (image["url"], image["placeholder"], *image["variants"].values())
+    ]
+
+
+@pytest.mark.parametrize("visibility", ["private", "draft"])
+def test_a_public_post_made_private_stops_every_url_it_handed_out(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients, visibility: str
+) -> None:
+    post = publish(ann, image_ids=[upload(ann), upload(ann)])
+    old = urls_of(post)
+    for url in old:
+        reply = fetch(client, url)
+        assert reply.status == 200
+        assert reply.headers["cache-control"] == "public, max-age=31536000, immutable"
+    changed = client.patch(
+        f"/posts/{post['id']}", json={"visibility": visibility}, headers=ann.headers
+    )
+    assert changed.status == 200
+    for url in old:
+        assert fetch(client, url).status == 404
+    for url in urls_of(changed.json):
+        assert "ik-t=" in url
+        reply = fetch(client, url)
+        assert reply.status == 200
+        assert reply.headers["cache-control"].startswith("private, max-age=")
+    assert svc.db.images.count_documents({"conceal_to": {"$exists": True}}) == 0
+
+
+def test_a_private_posts_image_needs_a_valid_unexpired_signature(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
+) -> None:
+    post = publish(ann, image_ids=[upload(ann)])
+    private = client.patch(
+        f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers
+    ).json
+    url = private["images"][0]["variants"]["card"]
+    path, _, query = media(url).partition("?")
+    unsigned = client.get(f"{path}?{query.split('&')[0]}", headers={"Accept": "image/*"})
+    assert unsigned.status == 403
+    assert unsigned.problem["code"] == "unsigned_url"
+    tampered = url.replace("w-640", "w-641")
+    assert fetch(client, tampered).problem["code"] == "bad_signature"
+    stored = path.removeprefix("/media")
+    expired = svc.image_store.url(stored, transformation="w-640,f-auto", expires_in=-1)
+    assert fetch(client, expired).problem["code"] == "signature_expired"
+
+
+def test_a_private_post_made_public_again_keeps_working(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    post = publish(ann, image_ids=[upload(ann)], visibility="draft")
+    published = client.patch(
+        f"/posts/{post['id']}", json={"visibility": "public"}, headers=ann.headers
+    ).json
+    for url in urls_of(published):
+        assert "ik-t=" not in url
+        assert fetch(client, url).status == 200
+
+
+def test_a_feed_that_read_the_post_while_public_hands_out_no_lasting_url_to_its_new_files(
+    client: Http, publish: Publish, upload: Upload, ann: Session, svc: Clients
+) -> None:
+    from chalicelib.posts import repository
+
+    post = publish(ann, image_ids=[upload(ann)])
+    seen_public = repository.get(db=svc.db, post_id=post["id"])  # a feed's read, just before
+    assert seen_public is not None
+    client.patch(f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers)
+    # ...and its read of the images, just after the files were renamed.
+    (rendered,) = service.render(db=svc.db, image_store=svc.image_store, records=[seen_public])
+    assert all("ik-t=" in url for url in urls_of(rendered.model_dump()))
+
+
+def test_a_post_made_private_then_public_again_gets_lasting_urls_again(
+    client: Http, publish: Publish, upload: Upload, ann: Session
+) -> None:
+    post = publish(ann, image_ids=[upload(ann)])
+    path = f"/posts/{post['id']}"
+    client.patch(path, json={"visibility": "private"}, headers=ann.headers)
+    public = client.patch(path, json={"visibility": "public"}, headers=ann.headers).json
+    for url in urls_of(public):
+        assert "ik-t=" not in url
+        assert fetch(client, url).status == 200
+
+
+def ik_upload(client: Http, session: Session) -> str:
+    reply = client.post(
+        "/images", body=png(), headers={**session.headers, "Content-Type": "image/png"}
+    )
+    assert reply.status == 201, reply.body
+    image_id: str = reply.json["id"]
+    return image_id
+
+
+def image_doc(svc: Clients, image_id: str) -> dict[str, Any]:
+    doc: dict[str, Any] | None = svc.db.images.find_one({"_id": ObjectId(image_id)})
+    assert doc is not None
+    return doc
+
+
+def renames_sent(router: Any) -> list[dict[str, Any]]:
+    return [
+        json.loads(call.request.content)
+        for call in router.calls
+        if call.request.url.path == "/v1/files/rename"
+    ]
+
+
+def test_on_imagekit_a_post_made_private_renames_its_files_and_purges_the_old_urls(
+    imagekit_client: Http, fake_imagekit: Any, ann: Session, svc: Clients
+) -> None:
+    fake, router = fake_imagekit
+    ids = [ik_upload(imagekit_client, ann) for _ in range(2)]
+    post = imagekit_client.post(
+        "/posts", json={"title": "t", "image_ids": ids}, headers=ann.headers
+    ).json
+    before = {i: image_doc(svc, i)["path"] for i in ids}
+    reply = imagekit_client.patch(
+        f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers
+    )
+    assert reply.status == 200
+    sent = renames_sent(router)
+    assert [r["filePath"] for r in sent] == [before[i] for i in ids]
+    assert all(r["purgeCache"] is True for r in sent)
+    for image_id, rename in zip(ids, sent, strict=True):
+        doc = image_doc(svc, image_id)
+        assert doc["path"] == before[image_id].rsplit("/", 1)[0] + "/" + rename["newFileName"]
+        assert fake.files[doc["file_id"]]["filePath"] == doc["path"]
+        assert f"https://ik.imagekit.io/snapboard{before[image_id]}*" in fake.purged
+    for url in urls_of(reply.json):
+        assert "ik-t=" in url
+        assert not any(old in url for old in before.values())
+
+
+def test_on_imagekit_a_rename_failing_half_way_is_consistent_and_retried(
+    imagekit_client: Http, fake_imagekit: Any, ann: Session, svc: Clients
+) -> None:
+    fake, router = fake_imagekit
+    ids = [ik_upload(imagekit_client, ann) for _ in range(2)]
+    post = imagekit_client.post(
+        "/posts", json={"title": "t", "image_ids": ids}, headers=ann.headers
+    ).json
+    first, second = (image_doc(svc, i)["path"] for i in ids)
+    fake.script["rename"] = [0, 500]
+    reply = imagekit_client.patch(
+        f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers
+    )
+    assert reply.status == 502
+    assert reply.problem["code"] == "image_store_failed"
+    # The post is private (the safe side); one file is renamed and recorded,
+    # the other still has its planned name, and the record still matches the store.
+    assert svc.db.posts.find_one({})["visibility"] == "private"  # type: ignore[index]
+    done, pending = image_doc(svc, ids[0]), image_doc(svc, ids[1])
+    assert done["path"] != first
+    assert "conceal_to" not in done
+    assert pending["path"] == second
+    assert fake.files[pending["file_id"]]["filePath"] == second
+    planned = pending["conceal_to"]
+    retried = imagekit_client.patch(
+        f"/posts/{post['id']}", json={"visibility": "private"}, headers=ann.headers
+    )
+    assert retried.status == 200
+    assert image_doc(svc, ids[1])["path"] == second.rsplit("/", 1)[0] + "/" + planned
+    assert renames_sent(router)[-1] == {
+        "filePath": second,
+        "newFileName": planned,
+        "purgeCache": True,
+    }
+
+
+def test_the_sweep_finishes_renames_a_failed_request_left(
+    imagekit_client: Http,
+    imagekit_store: Any,
+    fake_imagekit: Any,
+    ann: Session,
+    svc: Clients,
+    clock: FakeClock,
+) -> None:
+    from chalicelib.images import service as image_service
+
+    fake, _ = fake_imagekit
+    image_id = ik_upload(imagekit_client, ann)
+    post = imagekit_client.post(
+        "/posts", json={"title": "t", "image_ids": [image_id]}, headers=ann.headers
+    ).json
+    old = image_doc(svc, image_id)["path"]
+    fake.fail["rename"] = 503
+    reply = imagekit_client.patch(
+        f"/posts/{post['id']}", json={"visibility": "draft"}, headers=ann.headers
+    )
+    assert reply.status == 502
+    del fake.fail["rename"]
+    early = image_service.sweep(db=svc.db, image_store=imagekit_store, now=clock())
+    assert early.concealed == 0  # the request that planned it may still be renaming
+    clock.advance(minutes=11)
+    report = image_service.sweep(db=svc.db, image_store=imagekit_store, now=clock())
+    assert report.concealed == 1
+    assert image_doc(svc, image_id)["path"] != old
+    assert f"https://ik.imagekit.io/snapboard{old}*" in fake.purged
 
 
 # ------------------------------------------------------------------- the feed
