@@ -101,7 +101,6 @@ class FakeImageKit:
         ]
         return httpx.Response(200, json=found[: int(request.url.params["limit"])])
 
-
     def upload(self, request: httpx.Request) -> httpx.Response:
         if "upload" in self.fail:
             return httpx.Response(self.fail["upload"], json={"message": "boom"})
