@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,9 +204,22 @@ def _record_or_undo(
             alt=alt,
             now=clock(),
         )
-    except errors.Unavailable:
+    except errors.Conflict:
+        raise  # another record owns this file: it stays
+    except Exception:
+        # An outage (or a bug) between the store write and the database write: nothing
+        # will ever point at the file. If the insert did land, its record stays pending
+        # and the sweep expires it; a file nothing points at would stay forever.
         _delete_quietly(store, stored.file_id)
         raise
+
+
+def _undo_quietly(undo: Callable[[], object]) -> None:
+    """Run a compensation after a failure; its own failure must not hide the first one."""
+    try:
+        undo()
+    except Exception:
+        log.exception({"event": "compensation_failed"})
 
 
 def _delete_quietly(store: ImageStore, file_id: str) -> None:
@@ -290,9 +303,14 @@ def attach(*, db: Db, clock: Clock, owner_id: str, image_ids: Sequence[str], pos
     if not to_attach:
         return
     stamp = uuid.uuid4().hex
-    matched = repository.attach_pending(
-        db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=clock()
-    )
+    try:
+        matched = repository.attach_pending(
+            db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=clock()
+        )
+    except Exception:
+        # A multi-document update is never retried and may have changed some of them.
+        _undo_quietly(lambda: repository.undo_attach(db, stamp=stamp))
+        raise
     if matched != len(to_attach):
         # Someone changed one of them between our read and our write: undo ours.
         repository.undo_attach(db, stamp=stamp)
@@ -310,8 +328,11 @@ def _bad_images(problems: list[errors.FieldError]) -> errors.InvalidInput:
 
 
 def detach(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:
-    """Undo ``attach`` for a post whose write failed: the images are unattached uploads again."""
-    repository.detach(db, image_ids=image_ids, post_id=post_id)
+    """Undo ``attach`` for a post whose write failed: the images are unattached uploads again.
+
+    Called after a failure, so its own failure is logged and the first one reported.
+    """
+    _undo_quietly(lambda: repository.detach(db, image_ids=image_ids, post_id=post_id))
 
 
 def release(
@@ -377,7 +398,11 @@ def set_avatar(
     """Make one of the caller's unused images their avatar; the previous one is deleted."""
     if not repository.claim_for_avatar(db, image_id=image_id, owner_id=user.id, user_id=user.id):
         raise errors.InvalidInput.field("image_id", "No such unused image among your uploads.")
-    found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=image_id)
+    try:
+        found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=image_id)
+    except Exception:
+        _undo_quietly(lambda: repository.unclaim_avatar(db, image_id=image_id, user_id=user.id))
+        raise
     if not found:
         repository.unclaim_avatar(db, image_id=image_id, user_id=user.id)
         raise errors.NotFound("No such user.")

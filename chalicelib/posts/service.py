@@ -180,9 +180,14 @@ def update_post(
             image_service.attach(
                 db=db, clock=clock, owner_id=current.author_id, image_ids=added, post_id=current.id
             )
-    updated = repository.update(
-        db=db, post_id=current.id, expected_version=current.version, fields=fields, now=now
-    )
+    try:
+        updated = repository.update(
+            db=db, post_id=current.id, expected_version=current.version, fields=fields, now=now
+        )
+    except Exception:
+        if added:
+            image_service.detach(db=db, image_ids=added, post_id=current.id)
+        raise
     if updated is None:
         if added:
             image_service.detach(db=db, image_ids=added, post_id=current.id)
