@@ -36,7 +36,7 @@ SET_NAME = "rs0"
 
 # Short driver timeouts: a test that waits for one waits well under a second.
 CLIENT_OPTIONS = (
-    "directConnection=true&serverSelectionTimeoutMS=600&connectTimeoutMS=600"
+    "directConnection=true&serverSelectionTimeoutMS=1000&connectTimeoutMS=600"
     "&socketTimeoutMS=600&heartbeatFrequencyMS=500"
 )
 
@@ -56,6 +56,10 @@ def not_primary() -> dict[str, Any]:
 def host_unreachable() -> dict[str, Any]:
     return error_reply(6, "host unreachable", codeName="HostUnreachable")
 
+
+# The error codes a MongoDB 4.4+ server labels "RetryableWriteError" when a retryable
+# write (one sent with a txnNumber) fails with them; the driver retries on the label.
+RETRYABLE_WRITE_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
 
 WRITE_CONCERN_ERROR = "write concern error"  # run the write, then report it unreplicated
 
@@ -142,9 +146,7 @@ class ScriptedMongo:
 
     def sent(self, command: str, collection: str | None = None) -> int:
         """How many ``command``s (on ``collection``) reached the server."""
-        return sum(
-            1 for c, coll in self.commands if c == command and collection in (None, coll)
-        )
+        return sum(1 for c, coll in self.commands if c == command and collection in (None, coll))
 
     # ---------------------------------------------------------------- serving
 
@@ -166,7 +168,7 @@ class ScriptedMongo:
         if fault is not None and fault.answer == SILENCE:
             return True
         if fault is not None and isinstance(fault.answer, dict):
-            return bool(request.replies(fault.answer))
+            return bool(request.replies(_labelled(fault.answer, doc)))
         reply = self._run(name, collection, doc)
         if fault is not None and fault.answer == LOST_REPLY:
             return bool(request.hangup())
@@ -211,6 +213,12 @@ class ScriptedMongo:
             return error_reply(exc.code or 2, str(exc))
         except Exception as exc:  # a gap in this fake: an error reply, not a dead server thread
             return error_reply(1, f"ScriptedMongo cannot run {name}: {exc!r}")
+
+
+def _labelled(answer: dict[str, Any], command: Mapping[str, Any]) -> dict[str, Any]:
+    if "txnNumber" in command and answer.get("code") in RETRYABLE_WRITE_CODES:
+        return {**answer, "errorLabels": ["RetryableWriteError"]}
+    return answer
 
 
 # ------------------------------------------------------------- the data commands

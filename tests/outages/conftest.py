@@ -16,9 +16,16 @@ from typing import Any
 import pytest
 
 from chalicelib.composition import Clients
+from chalicelib.images.imagekit import ImageKitStore
 from chalicelib.settings import Settings
+from tests.images.conftest import fake_imagekit, imagekit_store
 from tests.mongowire import ScriptedMongo
-from tests.support import CHEAP_HASHER, FakeClock
+from tests.support import CHEAP_HASHER, FakeClock, Http
+
+__all__ = [
+    "fake_imagekit",
+    "imagekit_store",
+]  # ImageKit faked over HTTP (respx), as in tests/images
 
 DB_NAME = "snapboard"
 
@@ -52,3 +59,18 @@ def svc(settings: Settings, clock: FakeClock) -> Iterator[Clients]:
 def stored(mongo: ScriptedMongo) -> Any:
     """The server's side of the database: what was really written, read without the wire."""
     return mongo.data[DB_NAME]
+
+
+@pytest.fixture
+def imagekit_client(
+    serve: Callable[[Clients], Http], svc: Clients, imagekit_store: ImageKitStore
+) -> Http:
+    """An app on the same database whose image store is ImageKit (the real SDK, faked over HTTP)."""
+    clients = Clients(
+        svc.settings,
+        mongo_client=svc.mongo_client,
+        password_hasher=CHEAP_HASHER,
+        clock=svc.clock,
+        image_store=imagekit_store,
+    )
+    return serve(clients)
