@@ -2,9 +2,9 @@
 
 ``Router.route`` registers a Chalice view and records a ``RouteSpec``. The
 wrapper around each view is the single place where a request is parsed and
-validated, where domain errors become problem+json (exceptions raised in a
-view never reach Chalice middleware), and the spec is what ``openapi.py``
-documents, so the docs cannot drift from what the server accepts.
+validated, where domain errors become problem+json and database outages a 503
+(exceptions raised in a view never reach Chalice middleware), and the spec is
+what ``openapi.py`` documents, so the docs cannot drift from what the server accepts.
 """
 
 from __future__ import annotations
