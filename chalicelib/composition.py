@@ -270,7 +270,7 @@ def create_app(clients: Resources | None = None, *, name: str = "snapboard") -> 
     # on EC2 a systemd timer runs `manage sweep`.
     @app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_images")
     def sweep_images(event: Any) -> None:
-        """Hourly on Lambda: expire day-old pending images, retry failed file deletions."""
+        """Hourly on Lambda: expire day-old uploads, retry file deletions, return stray attaches."""
         sweep(resources())
 
     # Invoked once by every Lambda deploy: it runs where the API runs, so it reaches Atlas
@@ -299,9 +299,13 @@ def _origin_policy(resources: Callable[[], Resources]) -> OriginPolicy | None:
 def sweep(clients: Resources) -> str:
     """One sweep of the images; returns a one-line summary."""
     from chalicelib.images import service
+    from chalicelib.posts import service as posts_service
 
-    report = service.sweep(db=clients.db, image_store=clients.image_store, now=clients.clock())
-    return f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
+    now = clients.clock()
+    returned = posts_service.release_unwritten(db=clients.db, now=now)
+    report = service.sweep(db=clients.db, image_store=clients.image_store, now=now)
+    summary = f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}"
+    return f"{summary}, returned {returned}"
 
 
 def seed_demo(clients: Resources, *, posts_count: int | None = None) -> Seeded:

@@ -75,6 +75,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "images": [
         IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="by_owner"),
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="by_status"),
+        # The sweep's look at recent attaches (detach and undo unset the field).
+        IndexModel([("attached_at", ASCENDING)], name="by_attached_at", sparse=True),
         IndexModel(
             [("provider", ASCENDING), ("file_id", ASCENDING)], name="file_unique", unique=True
         ),

@@ -147,6 +147,17 @@ def undo_attach(db: Db, *, stamp: str) -> None:
     )
 
 
+def attached_between(
+    db: Db, *, since: dt.datetime, before: dt.datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(image id, post id) of the images attached to a post in ``[since, before)``."""
+    docs = db.images.find(
+        {"status": "attached", "attached_at": {"$gte": since, "$lt": before}},
+        {"_id": 1, "post_id": 1},
+    ).limit(limit)
+    return [(str(doc["_id"]), doc["post_id"]) for doc in docs if doc.get("post_id")]
+
+
 def detach(db: Db, *, image_ids: Sequence[str], post_id: str) -> None:
     """Compensation: the post these images were attached to was never written."""
     db.images.update_many(

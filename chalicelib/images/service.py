@@ -49,6 +49,10 @@ UPLOAD_AUTH_TTL_SECONDS = 30 * 60
 # Direct uploads skip the 6 MiB API body limit; ImageKit's free plan allows 25 MB.
 MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
 SWEEP_BATCH = 500
+# An attach whose post write and compensation both failed is found by the sweep among
+# the attaches older than any request lasts and younger than a few sweeps.
+ATTACH_SETTLE = dt.timedelta(minutes=5)
+ATTACH_LOOKBACK = dt.timedelta(hours=3)
 
 VARIANTS = {
     "thumb": "w-320,h-320,f-auto",
@@ -341,6 +345,16 @@ def release(
     """The post no longer uses these images: delete them; store failures wait for the sweep."""
     marked = repository.discard(db, image_ids=image_ids, post_id=post_id)
     _clean_up(db, image_store, marked, now=clock())
+
+
+def recently_attached(*, db: Db, now: dt.datetime) -> dict[str, list[str]]:
+    """Images attached a while ago but recently, by post id: for the sweep to check."""
+    found: dict[str, list[str]] = {}
+    for image_id, post_id in repository.attached_between(
+        db, since=now - ATTACH_LOOKBACK, before=now - ATTACH_SETTLE, limit=SWEEP_BATCH
+    ):
+        found.setdefault(post_id, []).append(image_id)
+    return found
 
 
 def find_many(*, db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:

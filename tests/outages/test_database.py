@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import composition
 from chalicelib.composition import Clients
 from chalicelib.settings import Settings
 from tests.accounts import Accounts, Session
@@ -29,7 +30,7 @@ from tests.mongowire import (
     host_unreachable,
     not_primary,
 )
-from tests.support import Http, Reply, free_port
+from tests.support import FakeClock, Http, Reply, free_port
 
 
 def assert_unavailable(reply: Reply, code: str = "database_unavailable") -> None:
@@ -239,6 +240,37 @@ def test_a_gallery_attach_that_fails_leaves_nothing_half_attached(
         "/posts", json={"title": "Gallery", "image_ids": images}, headers=ann.headers
     )
     assert again.status == 201, again.body
+
+
+def test_an_attach_whose_undo_fails_too_is_given_back_by_the_sweep(
+    client: Http, ann: Session, mongo: ScriptedMongo, stored: Any, svc: Clients, clock: FakeClock
+) -> None:
+    images = [upload_id(client, ann), upload_id(client, ann)]
+    mongo.fail("update", "images", answer=LOST_REPLY)  # the attach lands, unconfirmed
+    mongo.fail("update", "images")  # and its undo is cut off
+    reply = client.post(
+        "/posts", json={"title": "Gallery", "image_ids": images}, headers=ann.headers
+    )
+    assert_unavailable(reply)
+    assert stored.posts.count_documents({}) == 0
+    assert {status for status, _ in image_states(stored).values()} == {"attached"}
+    clock.advance(minutes=10)
+    assert composition.sweep(svc).endswith("returned 2")
+    assert image_states(stored) == dict.fromkeys(images, ("pending", None))
+    again = client.post(
+        "/posts", json={"title": "Gallery", "image_ids": images}, headers=ann.headers
+    )
+    assert again.status == 201, again.body
+
+
+def test_the_sweep_leaves_a_written_posts_images_attached(
+    client: Http, ann: Session, stored: Any, svc: Clients, clock: FakeClock
+) -> None:
+    images = [upload_id(client, ann)]
+    post = client.post("/posts", json={"title": "Kept", "image_ids": images}, headers=ann.headers)
+    clock.advance(minutes=10)
+    assert composition.sweep(svc).endswith("returned 0")
+    assert image_states(stored) == dict.fromkeys(images, ("attached", post.json["id"]))
 
 
 def test_a_post_whose_write_fails_after_the_attach_gives_its_images_back(
