@@ -76,6 +76,7 @@ def test_with_mongodb_unreachable_the_feed_and_profiles_are_503_not_500(
         for path in ("/posts", "/users/ann", "/posts/6b0ead9b8bc0cae3d70c14b2"):
             assert_unavailable(client.get(path))
         assert_unavailable(client.get("/ready"), code="not_ready")
+        assert client.get("/health").status == 200  # the process itself is alive
     finally:
         unreachable.mongo_client.close()
 
