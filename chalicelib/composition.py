@@ -270,8 +270,8 @@ def create_app(clients: Resources | None = None, *, name: str = "snapboard") -> 
     # on EC2 a systemd timer runs `manage sweep`.
     @app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_images")
     def sweep_images(event: Any) -> None:
-        """Hourly on Lambda: expire day-old pending images, retry failed file deletions,
-        delete day-old direct uploads nobody registered."""
+        """Hourly on Lambda: expire day-old uploads, retry file deletions and renames,
+        delete day-old unregistered direct uploads, return stray attaches."""
         sweep(resources())
 
     # Invoked once by every Lambda deploy: it runs where the API runs, so it reaches Atlas
@@ -300,11 +300,15 @@ def _origin_policy(resources: Callable[[], Resources]) -> OriginPolicy | None:
 def sweep(clients: Resources) -> str:
     """One sweep of the images; returns a one-line summary."""
     from chalicelib.images import service
+    from chalicelib.posts import service as posts_service
 
-    report = service.sweep(db=clients.db, image_store=clients.image_store, now=clients.clock())
+    now = clients.clock()
+    returned = posts_service.release_unwritten(db=clients.db, now=now)
+    report = service.sweep(db=clients.db, image_store=clients.image_store, now=now)
     return (
         f"expired {report.expired}, cleaned {report.cleaned}, failed {report.failed}, "
-        f"unregistered uploads deleted {report.unregistered}"
+        f"renamed {report.concealed}, unregistered uploads deleted {report.unregistered}, "
+        f"returned {returned}"
     )
 
 

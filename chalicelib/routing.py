@@ -2,9 +2,9 @@
 
 ``Router.route`` registers a Chalice view and records a ``RouteSpec``. The
 wrapper around each view is the single place where a request is parsed and
-validated, where domain errors become problem+json (exceptions raised in a
-view never reach Chalice middleware), and the spec is what ``openapi.py``
-documents, so the docs cannot drift from what the server accepts.
+validated, where domain errors become problem+json and database outages a 503
+(exceptions raised in a view never reach Chalice middleware), and the spec is
+what ``openapi.py`` documents, so the docs cannot drift from what the server accepts.
 """
 
 from __future__ import annotations
@@ -295,11 +295,23 @@ def _wrap(api: Api, spec: RouteSpec, view: View) -> View:
             # The message names variables, never their values.
             log.error({"event": "config_error", "problems": exc.problems})
             return wire.internal_error_response()
-        except Exception:
+        except Exception as exc:
+            outage = _database_outage(exc)
+            if outage is not None:
+                return wire.error_to_response(outage)
             log.exception({"event": "unhandled_exception", "route": spec.name})
             return wire.internal_error_response()
 
     return handler
+
+
+def _database_outage(exc: Exception) -> errors.Unavailable | None:
+    """The one boundary where a database failure becomes a 503 the client may retry."""
+    # Imported here: only a request that touched the database can fail this way, and
+    # /health must not pay for loading the driver.
+    from chalicelib import db
+
+    return db.outage(exc)
 
 
 def _authorize(level: AuthLevel, caller: Caller | None) -> Caller | None:

@@ -31,7 +31,7 @@ import contextlib
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,10 @@ CONCEAL_GRACE = dt.timedelta(minutes=10)
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
 MAX_DIRECT_UPLOAD_BYTES = validation.MAX_DIRECT_UPLOAD_BYTES
 SWEEP_BATCH = 500
+# An attach whose post write and compensation both failed is found by the sweep among
+# the attaches older than any request lasts and younger than a few sweeps.
+ATTACH_SETTLE = dt.timedelta(minutes=5)
+ATTACH_LOOKBACK = dt.timedelta(hours=3)
 
 VARIANTS = {
     "thumb": "w-320,h-320,f-auto",
@@ -247,9 +251,22 @@ def _record_or_undo(
             alt=alt,
             now=clock(),
         )
-    except errors.Unavailable:
+    except errors.Conflict:
+        raise  # another record owns this file: it stays
+    except Exception:
+        # An outage (or a bug) between the store write and the database write: nothing
+        # will ever point at the file. If the insert did land, its record stays pending
+        # and the sweep expires it; a file nothing points at would stay forever.
         _delete_quietly(store, stored.file_id)
         raise
+
+
+def _undo_quietly(undo: Callable[[], object]) -> None:
+    """Run a compensation after a failure; its own failure must not hide the first one."""
+    try:
+        undo()
+    except Exception:
+        log.exception({"event": "compensation_failed"})
 
 
 def _delete_quietly(store: ImageStore, file_id: str) -> None:
@@ -333,9 +350,14 @@ def attach(*, db: Db, clock: Clock, owner_id: str, image_ids: Sequence[str], pos
     if not to_attach:
         return
     stamp = uuid.uuid4().hex
-    matched = repository.attach_pending(
-        db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=clock()
-    )
+    try:
+        matched = repository.attach_pending(
+            db, image_ids=to_attach, owner_id=owner_id, post_id=post_id, stamp=stamp, now=clock()
+        )
+    except Exception:
+        # A multi-document update is never retried and may have changed some of them.
+        _undo_quietly(lambda: repository.undo_attach(db, stamp=stamp))
+        raise
     if matched != len(to_attach):
         # Someone changed one of them between our read and our write: undo ours.
         repository.undo_attach(db, stamp=stamp)
@@ -353,8 +375,11 @@ def _bad_images(problems: list[errors.FieldError]) -> errors.InvalidInput:
 
 
 def detach(*, db: Db, image_ids: Sequence[str], post_id: str) -> None:
-    """Undo ``attach`` for a post whose write failed: the images are unattached uploads again."""
-    repository.detach(db, image_ids=image_ids, post_id=post_id)
+    """Undo ``attach`` for a post whose write failed: the images are unattached uploads again.
+
+    Called after a failure, so its own failure is logged and the first one reported.
+    """
+    _undo_quietly(lambda: repository.detach(db, image_ids=image_ids, post_id=post_id))
 
 
 def release(
@@ -363,6 +388,16 @@ def release(
     """The post no longer uses these images: delete them; store failures wait for the sweep."""
     marked = repository.discard(db, image_ids=image_ids, post_id=post_id)
     _clean_up(db, image_store, marked, now=clock())
+
+
+def recently_attached(*, db: Db, now: dt.datetime) -> dict[str, list[str]]:
+    """Images attached a while ago but recently, by post id: for the sweep to check."""
+    found: dict[str, list[str]] = {}
+    for image_id, post_id in repository.attached_between(
+        db, since=now - ATTACH_LOOKBACK, before=now - ATTACH_SETTLE, limit=SWEEP_BATCH
+    ):
+        found.setdefault(post_id, []).append(image_id)
+    return found
 
 
 def find_many(*, db: Db, image_ids: Sequence[str]) -> dict[str, ImageRecord]:
@@ -481,7 +516,11 @@ def set_avatar(
     """Make one of the caller's unused images their avatar; the previous one is deleted."""
     if not repository.claim_for_avatar(db, image_id=image_id, owner_id=user.id, user_id=user.id):
         raise errors.InvalidInput.field("image_id", "No such unused image among your uploads.")
-    found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=image_id)
+    try:
+        found, previous = repository.set_user_avatar(db, user_id=user.id, image_id=image_id)
+    except Exception:
+        _undo_quietly(lambda: repository.unclaim_avatar(db, image_id=image_id, user_id=user.id))
+        raise
     if not found:
         repository.unclaim_avatar(db, image_id=image_id, user_id=user.id)
         raise errors.NotFound("No such user.")

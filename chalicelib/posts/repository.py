@@ -72,6 +72,13 @@ def get(*, db: Db, post_id: str) -> PostRecord | None:
     return None if doc is None else _record(doc)
 
 
+def image_ids_of(*, db: Db, post_ids: list[str]) -> dict[str, list[str]]:
+    """The image ids each existing post lists; posts that do not exist are absent."""
+    oids = [oid for oid in (ids.to_object_id(i) for i in post_ids) if oid is not None]
+    docs = db.posts.find({"_id": {"$in": oids}}, {"image_ids": 1})
+    return {str(doc["_id"]): list(doc.get("image_ids", [])) for doc in docs}
+
+
 def update(
     *, db: Db, post_id: str, expected_version: int, fields: dict[str, Any], now: datetime
 ) -> PostRecord | None:

@@ -7,6 +7,7 @@ handed out while it was public: its images are renamed (``image_service.conceal`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from chalicelib import errors
@@ -191,9 +192,14 @@ def update_post(
             image_service.attach(
                 db=db, clock=clock, owner_id=current.author_id, image_ids=added, post_id=current.id
             )
-    updated = repository.update(
-        db=db, post_id=current.id, expected_version=current.version, fields=fields, now=now
-    )
+    try:
+        updated = repository.update(
+            db=db, post_id=current.id, expected_version=current.version, fields=fields, now=now
+        )
+    except Exception:
+        if added:
+            image_service.detach(db=db, image_ids=added, post_id=current.id)
+        raise
     if updated is None:
         if added:
             image_service.detach(db=db, image_ids=added, post_id=current.id)
@@ -229,6 +235,26 @@ def delete_post(
             post_id=current.id,
         )
     log.info({"event": "post_deleted", "post_id": current.id})
+
+
+def release_unwritten(*, db: Db, now: datetime) -> int:
+    """Give back images attached for a post write that failed and whose undo failed too.
+
+    They are attached to a post that does not exist or does not list them; they
+    become unattached uploads again (and expire like any). Returns how many.
+    """
+    attached = image_service.recently_attached(db=db, now=now)
+    if not attached:
+        return 0
+    listed = repository.image_ids_of(db=db, post_ids=list(attached))
+    returned = 0
+    for post_id, image_ids in attached.items():
+        stray = [i for i in image_ids if i not in listed.get(post_id, [])]
+        if stray:
+            image_service.detach(db=db, image_ids=stray, post_id=post_id)
+            log.warning({"event": "attach_released", "post_id": post_id, "images": len(stray)})
+            returned += len(stray)
+    return returned
 
 
 def _editable(db: Db, editor: Principal, post_id: str) -> PostRecord:

@@ -184,24 +184,6 @@ def test_an_imagekit_timeout_on_upload_is_a_502(
     assert db.images.count_documents({}) == 0
 
 
-def test_a_database_failure_after_the_upload_deletes_the_file_again(
-    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import mongomock
-    from pymongo.errors import ServerSelectionTimeoutError
-
-    def down(*args: object, **kwargs: object) -> None:
-        raise ServerSelectionTimeoutError("no primary")
-
-    monkeypatch.setattr(mongomock.Collection, "insert_one", down)
-    fake = fake_imagekit[0]
-    reply = upload(imagekit_client, sign_in(principal()))
-    assert reply.status == 503
-    (_sent,) = fake.uploads
-    assert fake.files == {}
-    assert len(fake.deleted) == 1
-
-
 def test_the_upload_goes_to_imagekit_in_the_users_folder(
     imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake
 ) -> None:

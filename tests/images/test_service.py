@@ -214,7 +214,10 @@ def test_manage_sweep_runs_the_sweep(
     pending(svc, created_at=NOW - dt.timedelta(days=2))
     assert manage.main(["sweep"], clients=svc) == 0
     out = capsys.readouterr().out
-    assert "images: expired 1, cleaned 1, failed 0, unregistered uploads deleted 0" in out
+    assert (
+        "images: expired 1, cleaned 1, failed 0, renamed 0, unregistered uploads deleted 0,"
+        " returned 0" in out
+    )
 
 
 @dataclass
