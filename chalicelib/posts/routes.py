@@ -43,13 +43,15 @@ def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Answer:
 
 @router.route("/posts/{post_id}", response=PostPublic, auth="optional", errors=[404])
 def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
-    """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged."""
+    """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged.
+
+    `If-None-Match` compares weakly (`W/"v2"` matches `"v2"`), takes a list, and `*`.
+    """
     from chalicelib.posts import service
 
     record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
     tag = service.etag(record.version)
-    cached = ctx.request.headers.get("if-none-match")
-    if cached is not None and tag in wire.entity_tags(cached):
+    if wire.none_match(ctx.request.headers.get("if-none-match"), tag):
         return Answer(headers={"ETag": tag}, status=304)
     [post] = service.render(db=ctx.db, image_store=ctx.image_store, records=[record])
     return Answer(post, headers={"ETag": tag})
