@@ -193,6 +193,18 @@ def test_if_none_match_compares_weakly_takes_lists_and_star(
     assert reply.headers["etag"] == etag
 
 
+def test_head_of_a_post_answers_its_etag_and_no_content(
+    client: Http, publish: Publish, ann: Session
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    etag = client.get(path).headers["etag"]
+    head = client.request("HEAD", path)
+    assert (head.status, head.body, head.headers["etag"]) == (200, b"", etag)
+    assert client.request("HEAD", path, headers={"If-None-Match": etag}).status == 304
+    assert client.request("HEAD", "/posts").status == 200
+
+
 @pytest.mark.parametrize("header", ['"v0"', 'W/"v0", "v9"', "v1", '"v1'])
 def test_if_none_match_of_other_or_garbled_tags_answers_the_post(
     client: Http, publish: Publish, ann: Session, header: str
