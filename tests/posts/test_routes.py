@@ -179,7 +179,7 @@ def test_if_none_match_answers_304_until_the_post_changes(
 
 
 @pytest.mark.parametrize(
-    "header", ['W/"{tag}"', "*", '"v0", {etag}', '"v0",W/"{tag}"', ' , {etag} ,']
+    "header", ['W/"{tag}"', "*", '"v0", {etag}', '"v0",W/"{tag}"', " , {etag} ,"]
 )
 def test_if_none_match_compares_weakly_takes_lists_and_star(
     client: Http, publish: Publish, ann: Session, header: str
