@@ -179,9 +179,10 @@ class Api(Chalice):
             # Gateway only passes on the methods a route names; the middleware
             # drops the body.
             methods = [spec.method, "HEAD"] if spec.method == "GET" else [spec.method]
-            self.route(
+            register = self.route(
                 spec.path, methods=methods, content_types=_ANY_CONTENT_TYPE, name=spec.name
-            )(_wrap(self, spec, view))
+            )
+            register(_wrap(self, spec, view))
             self.specs.append(spec)
 
     def install_fallbacks(self) -> None:
