@@ -265,6 +265,24 @@ def test_a_body_of_450_000_unknown_keys_answers_a_small_422(probe_on: Http) -> N
     assert len(reply.body) < 1000
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/things/" + "x" * 100_000, {}, 404),  # the view names the id in its detail
+        ("GET", "/things?" + "&".join(f"p{i}=1" for i in range(5000)), {}, 422),
+        ("GET", "/things?tag=" + "t" * 100_000 + "&limit=0", {}, 422),
+        ("POST", "/things", {"Content-Type": "text/" + "x" * 50_000}, 415),
+        ("GET", "/things/t9", {f"X-Header-{i}": "v" * 100 for i in range(500)}, 404),
+    ],
+)
+def test_no_error_answer_grows_with_the_request(
+    probe_on: Http, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    reply = probe_on.request(method, path, headers=headers, body=b"{}")
+    assert reply.status == status
+    assert len(reply.body) < 2000
+
+
 @pytest.fixture
 def dev_server(svc: Clients) -> Iterator[str]:
     """The app under Chalice's threaded dev server, as ``chalice local`` runs it."""
