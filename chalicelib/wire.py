@@ -329,7 +329,7 @@ def _bounded_object(limit: int) -> Callable[[list[tuple[str, Any]]], dict[str, A
     pydantic spends time on every unknown key (seconds for 450,000 of them), so
     the width is checked first, in the parser, before any of that work.
     Arrays need no such check: every request model bounds them (``max_length``,
-    tests/test_openapi.py), and pydantic compares the length before the items.
+    tests/test_wire.py), and pydantic compares the length before the items.
     """
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -320,3 +320,23 @@ def test_if_none_match_compares_weakly(header: str | None, matches: bool) -> Non
 )
 def test_if_match_compares_strongly(header: str | None, holds: bool) -> None:
     assert wire.if_match(header, '"v2"') is holds
+
+
+def test_every_array_a_route_accepts_is_bounded() -> None:
+    # What lets parse_json_body bound objects only: pydantic compares an array's
+    # length with max_length before it validates a single item.
+    from app import app
+
+    unbounded = []
+    for spec in app.specs:
+        for model in (spec.body, spec.query):
+            pending: list[object] = [] if model is None else [model.model_json_schema()]
+            while pending:
+                node = pending.pop()
+                if isinstance(node, dict):
+                    if node.get("type") == "array" and "maxItems" not in node:
+                        unbounded.append(f"{spec.method} {spec.path}")
+                    pending.extend(node.values())
+                elif isinstance(node, list):
+                    pending.extend(node)
+    assert unbounded == []
