@@ -43,10 +43,7 @@ def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Answer:
 
 @router.route("/posts/{post_id}", response=PostPublic, auth="optional", errors=[404])
 def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
-    """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged.
-
-    `If-None-Match` compares weakly (`W/"v2"` matches `"v2"`), takes a list, and `*`.
-    """
+    """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged."""
     from chalicelib.posts import service
 
     record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
