@@ -250,7 +250,7 @@ def _entity_tags(header: str) -> list[tuple[bool, str]]:
             position = gap.end()
             continue
         found = _ENTITY_TAG.match(header, position)
-        if found is None or found.end() == position:
+        if found is None:
             return [] if header[position:].strip() else tags
         tags.append((found.group(1) is not None, found.group(2)))
         position = found.end()
