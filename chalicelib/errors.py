@@ -58,10 +58,17 @@ class InvalidInput(DomainError):
         return cls(f"{field}: {message}", errors=[FieldError(field, message)])
 
     @classmethod
-    def fields(cls, found: list[FieldError] | tuple[FieldError, ...]) -> InvalidInput:
-        """Several failing fields, named once each in the detail."""
+    def fields(
+        cls, found: list[FieldError] | tuple[FieldError, ...], *, total: int | None = None
+    ) -> InvalidInput:
+        """Several failing fields, named once each in the detail.
+
+        ``total`` counts every failure when ``found`` lists only the first of them.
+        """
         names = ", ".join(dict.fromkeys(error.field for error in found))
-        return cls(f"Invalid value for: {names}", errors=found)
+        more = (total or len(found)) - len(found)
+        suffix = f" (and {more} more {'error' if more == 1 else 'errors'})" if more > 0 else ""
+        return cls(f"Invalid value for: {names}{suffix}", errors=found)
 
 
 class Unauthenticated(DomainError):

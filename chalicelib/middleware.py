@@ -59,6 +59,9 @@ def _handle(
     try:
         response = _limited(request, get_response)
         _normalise_chalice_error(response)
+        if request.method == "HEAD":
+            # HEAD is GET without the content (RFC 9110, 9.3.2): same status and headers.
+            response.body = ""
         _add_cors(request, response, origin_policy())
         _add_security_headers(request, response)
         response.headers[REQUEST_ID_HEADER] = request_id

@@ -40,7 +40,8 @@ __all__ = ["Answer", "Api", "Caller", "Context", "RawBody", "RouteSpec", "Router
 
 log = get_logger("routing")
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# The methods API Gateway passes on (with OPTIONS); it answers any other itself.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # Chalice would answer a content type it does not expect with its own 415;
 # every route accepts anything and the wrapper checks, in our error format.
 _ANY_CONTENT_TYPE = ["*/*"]
@@ -148,6 +149,8 @@ class Api(Chalice):
         self._state = threading.local()
         super().__init__(app_name, configure_logs=False)
         self.specs: list[RouteSpec] = []
+        # The Allow header of each path, once the fallbacks are installed.
+        self.allowed: dict[str, list[str]] = {}
         self.resources = resources
         # Turns a request into its caller (None when anonymous) or raises
         # Unauthenticated for a bad token; the accounts package provides one.
@@ -172,9 +175,14 @@ class Api(Chalice):
     def include(self, router: Router) -> None:
         """Serve a router's routes; the same router may serve any number of apps."""
         for spec, view in router.views:
-            self.route(
-                spec.path, methods=[spec.method], content_types=_ANY_CONTENT_TYPE, name=spec.name
-            )(_wrap(self, spec, view))
+            # Every GET answers HEAD too (RFC 9110, 9.3.2): declared, because API
+            # Gateway only passes on the methods a route names; the middleware
+            # drops the body.
+            methods = [spec.method, "HEAD"] if spec.method == "GET" else [spec.method]
+            register = self.route(
+                spec.path, methods=methods, content_types=_ANY_CONTENT_TYPE, name=spec.name
+            )
+            register(_wrap(self, spec, view))
             self.specs.append(spec)
 
     def install_fallbacks(self) -> None:
@@ -187,15 +195,20 @@ class Api(Chalice):
         declared: dict[str, set[str]] = defaultdict(set)
         for spec in self.specs:
             declared[spec.path].add(spec.method)
+            if spec.method == "GET":
+                declared[spec.path].add("HEAD")
         for path, methods in declared.items():
             missing = [m for m in (*METHODS, "OPTIONS") if m not in methods]
             allowed = sorted(methods | {"OPTIONS"})
+            self.allowed[path] = allowed
             self.route(
                 path,
                 methods=missing,
                 content_types=_ANY_CONTENT_TYPE,
                 name=f"fallback{_name_for(path)}",
             )(_method_fallback(self, allowed))
+        # Innermost of the middleware, so the app's own middleware wraps its answers too.
+        self.register_middleware(self._unrouted_method, "http")
         # A greedy path on API Gateway; Chalice's local gateway matches it for
         # one path segment only and answers deeper unknown paths itself.
         self.route(
@@ -204,6 +217,27 @@ class Api(Chalice):
             content_types=_ANY_CONTENT_TYPE,
             name="not_found",
         )(_not_found)
+
+    def _unrouted_method(
+        self, request: Request, get_response: Callable[[Request], Response]
+    ) -> Response:
+        """Answer a method no route declares (TRACE, QUERY, BREW) with the path's ``Allow``.
+
+        Chalice would answer 405 listing every method the path has a view for,
+        fallbacks included. A method HTTP does not define is a 405 too, not a
+        501 (RFC 9110 allows either): it is the client's mistake, and a 5xx
+        would count as the server's in every error rate and alarm.
+        """
+        resource = request.context.get("resourcePath", "")
+        if request.method in self.routes.get(resource, {}):
+            return get_response(request)
+        if resource in self.allowed:
+            return wire.error_to_response(
+                errors.MethodNotAllowed(
+                    f"{request.method} is not allowed here.", allowed=self.allowed[resource]
+                )
+            )
+        return _not_found()
 
 
 class Router:

@@ -10,8 +10,10 @@ here and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from chalice.app import Request, Response
@@ -24,6 +26,16 @@ JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 # Lambda's synchronous invocation payload limit; API Gateway would allow 10 MB.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+
+# What one error report may hold. A 422 is read by a person fixing a request: the
+# first failures say what is wrong, and a body of 450,000 unknown keys must answer
+# in a few hundred bytes, not one error per key (Lambda refuses answers over 6 MB).
+MAX_REPORTED_ERRORS = 20
+MAX_FIELD_CHARS = 100
+MAX_MESSAGE_CHARS = 300
+MAX_DETAIL_CHARS = 1000
+# Objects with free-form keys (none today) get this many members.
+MAX_FREE_FORM_MEMBERS = 1000
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -130,13 +142,21 @@ def problem_response(
     field_errors: tuple[errors.FieldError, ...] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    # Clipped here, where every problem becomes a body, whoever raised it.
+    reported = field_errors[:MAX_REPORTED_ERRORS]
     problem = Problem(
         type=f"urn:snapboard:problem:{code}",
         title=title,
         status=status,
-        detail=detail,
+        detail=_clip(detail, MAX_DETAIL_CHARS),
         code=code,
-        errors=[ProblemField(field=e.field, message=e.message) for e in field_errors] or None,
+        errors=[
+            ProblemField(
+                field=_clip(e.field, MAX_FIELD_CHARS), message=_clip(e.message, MAX_MESSAGE_CHARS)
+            )
+            for e in reported
+        ]
+        or None,
     )
     return json_response(
         problem.model_dump(exclude_none=True),
@@ -176,13 +196,21 @@ def _lookup(kind: type[errors.DomainError]) -> tuple[int, str]:
     return 400, "Bad request"
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def validation_error(exc: ValidationError) -> errors.InvalidInput:
-    """Turn pydantic's report into field errors named the way the client sent them."""
+    """Turn pydantic's report into field errors named the way the client sent them.
+
+    The first ``MAX_REPORTED_ERRORS`` are listed; the detail says how many there were.
+    """
+    found = exc.errors(include_url=False, include_input=False, include_context=False)
     field_errors = []
-    for item in exc.errors(include_url=False, include_input=False, include_context=False):
+    for item in found[:MAX_REPORTED_ERRORS]:
         field = ".".join(str(part) for part in item["loc"]) or "body"
-        field_errors.append(errors.FieldError(field, _message(item["msg"])))
-    return errors.InvalidInput.fields(field_errors)
+        field_errors.append(errors.FieldError(_clip(field, MAX_FIELD_CHARS), _message(item["msg"])))
+    return errors.InvalidInput.fields(field_errors, total=exc.error_count())
 
 
 def _message(msg: str) -> str:
@@ -204,9 +232,56 @@ def check_body_size(*, declared: str | None = None, received: int = 0) -> None:
         raise errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
 
 
-def entity_tags(header: str) -> set[str]:
-    """The entity tags of an ``If-None-Match`` header, compared weakly (RFC 9110, 13.1.2)."""
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+# RFC 9110, 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list.
+_ENTITY_TAG = re.compile(r'[ \t]*(W/)?("[\x21\x23-\x7e\x80-\xff]*")[ \t]*(?:,|$)')
+_LIST_GAP = re.compile(r"[ \t]*,")
+
+
+def _entity_tags(header: str) -> list[tuple[bool, str]]:
+    """The ``(weak, opaque tag)`` pairs of an ``If-Match``/``If-None-Match`` list.
+
+    An ill-formed list yields no tags, so its condition matches nothing.
+    """
+    tags: list[tuple[bool, str]] = []
+    position = 0
+    while position < len(header):
+        gap = _LIST_GAP.match(header, position)  # empty list elements are allowed
+        if gap is not None:
+            position = gap.end()
+            continue
+        found = _ENTITY_TAG.match(header, position)
+        if found is None:
+            return [] if header[position:].strip() else tags
+        tags.append((found.group(1) is not None, found.group(2)))
+        position = found.end()
+    return tags
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` matches the current ``etag``: a GET or HEAD then answers 304.
+
+    RFC 9110, 13.1.2: ``*`` matches any current representation, and tags are
+    compared weakly (``W/"v2"`` matches ``"v2"``).
+    """
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    current = etag.removeprefix("W/")
+    return any(tag == current for _, tag in _entity_tags(header))
+
+
+def if_match(header: str | None, etag: str) -> bool:
+    """Whether a change may go ahead under ``If-Match`` (absent: yes).
+
+    RFC 9110, 13.1.1: ``*`` matches any current representation, and tags are
+    compared strongly: a weak tag never matches, nor does a weak current one.
+    """
+    if header is None or header.strip() == "*":
+        return True
+    if etag.startswith("W/"):
+        return False
+    return any(not weak and tag == etag for weak, tag in _entity_tags(header))
 
 
 def media_type(request: Request) -> str:
@@ -227,14 +302,64 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         raise errors.UnsupportedMediaType(
             f"Send the body as {JSON} (got {kind or 'no Content-Type'})."
         )
+    limit = member_limit(model)
     try:
-        data = json.loads(request.raw_body or b"null")
+        data = json.loads(request.raw_body or b"null", object_pairs_hook=_bounded_object(limit))
     except (ValueError, RecursionError):  # RecursionError: "[[[[...", thousands deep
         raise errors.BadRequest("The body is not valid JSON.", code="malformed_json") from None
+    except _TooManyMembers as exc:
+        raise errors.InvalidInput.field(
+            "body", f"An object in the body has {exc.count} members; at most {limit} are accepted."
+        ) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+class _TooManyMembers(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _bounded_object(limit: int) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A ``json.loads`` hook that refuses an object wider than ``limit`` as it is parsed.
+
+    pydantic spends time on every unknown key (seconds for 450,000 of them), so
+    the width is checked first, in the parser, before any of that work.
+    Arrays need no such check: every request model bounds them (``max_length``,
+    tests/test_wire.py), and pydantic compares the length before the items.
+    """
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(pairs) > limit:
+            raise _TooManyMembers(len(pairs))
+        return dict(pairs)
+
+    return hook
+
+
+@functools.cache
+def member_limit(model: type[BaseModel]) -> int:
+    """The most members an object in a body for ``model`` may have.
+
+    The widest object the model declares, plus room for pydantic to name
+    ``MAX_REPORTED_ERRORS`` unknown members one by one; past that, the body is
+    refused as a whole.
+    """
+    widest = 0
+    pending: list[Any] = [model.model_json_schema()]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            widest = max(widest, len(node.get("properties") or {}))
+            if node.get("additionalProperties") not in (None, False):
+                widest = max(widest, MAX_FREE_FORM_MEMBERS)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return widest + MAX_REPORTED_ERRORS
 
 
 _MAX_DIGITS = 18
@@ -258,6 +383,11 @@ def parse_query(request: Request, model: type[ModelT]) -> ModelT:
     """Validate query parameters; a repeated parameter arrives as a list."""
     params = request.query_params
     data: dict[str, Any] = {}
+    limit = member_limit(model)
+    if params is not None and len(params) > limit:
+        raise errors.InvalidInput.field(
+            "query", f"{len(params)} query parameters; at most {limit} are accepted."
+        )
     if params is not None:
         for key in params:
             values = params.getlist(key)

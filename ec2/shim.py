@@ -183,7 +183,8 @@ class Shim:
             body = base64.b64decode(body)
         payload = body if isinstance(body, bytes) else body.encode()
         start_response(_status_line(int(result["statusCode"])), _headers(result, len(payload)))
-        return [payload]
+        # The answer to a HEAD is the GET's (see ``event``) without its content.
+        return [] if _is_head(environ) else [payload]
 
     def handle(self, environ: WSGIEnvironment) -> dict[str, Any]:
         """Answer one request as a Lambda proxy response dict."""
@@ -225,7 +226,12 @@ class Shim:
                 multi_headers.setdefault(name, []).append(value)
         headers = {name: values[-1] for name, values in multi_headers.items()}
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        method = environ["REQUEST_METHOD"].upper()
+        # A HEAD is handed to the app as the GET it stands for, as WSGI servers do,
+        # and ``__call__`` drops the content: so it carries the GET's headers,
+        # Content-Length included (RFC 9110, 9.3.2), which an answer whose body
+        # was dropped before it got here could not state. (On Lambda, API
+        # Gateway passes the HEAD on and the app's middleware drops the body.)
+        method = "GET" if _is_head(environ) else environ["REQUEST_METHOD"].upper()
         text, is_base64 = self._encode_body(headers.get("Content-Type", ""), body)
         return {
             "resource": match.resource,
@@ -288,6 +294,10 @@ class Shim:
     def _is_binary(self, media: str) -> bool:
         kind = media.split("/", 1)[0]
         return bool({media, f"{kind}/*", "*/*"} & self._binary_types)
+
+
+def _is_head(environ: WSGIEnvironment) -> bool:
+    return str(environ.get("REQUEST_METHOD", "")).upper() == "HEAD"
 
 
 @functools.lru_cache(maxsize=512)

@@ -21,7 +21,8 @@ POLICY = OriginPolicy.from_patterns(
         "https://snapboard.example",
         "HTTPS://SNAPBOARD.EXAMPLE",
         "https://snapboard-git-feature-x-acme.vercel.app",
-        "https://snapboard--acme.vercel.app",
+        "https://snapboard-pr-1-acme.vercel.app",
+        "https://snapboard-x-acme.vercel.app",
         "https://pr-12.preview.example",
     ],
 )
@@ -44,6 +45,9 @@ def test_listed_and_wildcard_origins_are_allowed(origin: str) -> None:
         "https://snapboard-x-other.vercel.app",
         "https://a.b.preview.example",
         "https://.preview.example",
+        # A wildcard stands for at least one character: never an empty stretch of a label.
+        "https://snapboard--acme.vercel.app",
+        "https://snapboard-acme.vercel.app",
     ],
 )
 def test_other_origins_are_refused(origin: str | None) -> None:

@@ -97,7 +97,7 @@ def test_a_preflight_is_answered_for_an_allowed_origin(cors_client: Http) -> Non
     )
     assert reply.status == 204
     assert reply.headers["access-control-allow-origin"] == "https://snapboard-pr-7-acme.vercel.app"
-    assert reply.headers["access-control-allow-methods"] == "GET, OPTIONS"
+    assert reply.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS"
     assert reply.headers["access-control-allow-headers"] == "authorization"
     assert int(reply.headers["access-control-max-age"]) > 0
 

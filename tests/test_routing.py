@@ -70,6 +70,11 @@ def delete_thing(ctx: Context, thing_id: str) -> None:
     """Delete a thing."""
 
 
+@router.route("/signals", "POST", status=204)
+def signal(ctx: Context) -> None:
+    """Accept a signal: a path with no GET."""
+
+
 @router.route("/boom")
 def boom(ctx: Context) -> None:
     """Fail the way a bug does."""
@@ -170,7 +175,7 @@ def test_an_unexpected_exception_is_a_500_without_internals(probe: Http) -> None
 def test_a_method_the_path_does_not_have_is_a_405_with_allow(probe: Http) -> None:
     reply = probe.put("/things/t1")
     assert reply.status == 405
-    assert reply.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert reply.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
     assert reply.problem["code"] == "method_not_allowed"
 
 
@@ -183,7 +188,99 @@ def test_an_unknown_path_is_a_404_problem(probe: Http) -> None:
 def test_options_on_a_known_path_answers_204_with_allow(probe: Http) -> None:
     reply = probe.options("/things")
     assert reply.status == 204
-    assert reply.headers["allow"] == "GET, OPTIONS, POST"
+    assert reply.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+# ------------------------------------------------------------ HEAD, TRACE, others
+
+
+@pytest.fixture(params=["lambda", "wsgi"])
+def probe_on(request: pytest.FixtureRequest, svc: Clients) -> Http:
+    """The probe app through Chalice's gateway emulation (Lambda) and the EC2 shim."""
+    from tests.conftest import TRANSPORTS
+
+    return Http(TRANSPORTS[request.param](probe_app))
+
+
+@pytest.mark.parametrize("path", ["/things/t1", "/things/t9", "/things?limit=500", "/boom"])
+def test_head_answers_like_get_without_the_content(probe_on: Http, path: str) -> None:
+    got = probe_on.get(path)
+    head = probe_on.request("HEAD", path)
+    assert head.status == got.status
+    assert head.body == b""
+    ignored = {"x-request-id", "content-length"}
+    assert {k: v for k, v in head.headers.items() if k not in ignored} == {
+        k: v for k, v in got.headers.items() if k not in ignored
+    }
+
+
+def test_head_states_the_length_of_the_get_on_the_shim() -> None:
+    from tests.conftest import wsgi_transport
+
+    shim = Http(wsgi_transport(probe_app))
+    got = shim.get("/things/t1")
+    head = shim.request("HEAD", "/things/t1")
+    assert head.headers["content-length"] == str(len(got.body)) != "0"
+
+
+def test_head_is_in_the_allow_of_every_get_path_and_refused_elsewhere(probe_on: Http) -> None:
+    assert probe_on.options("/things/t1").headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert probe_on.request("HEAD", "/things").status == 200
+    refused = probe_on.request("HEAD", "/signals")
+    assert refused.status == 405
+    assert refused.headers["allow"] == "OPTIONS, POST"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "QUERY", "PROPFIND", "BREW"])
+def test_a_method_no_route_serves_is_a_405_with_the_paths_allow(
+    probe_on: Http, method: str
+) -> None:
+    reply = probe_on.request(method, "/things/t1")
+    assert reply.status == 405
+    assert reply.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert reply.problem["code"] == "method_not_allowed"
+
+
+def test_trace_on_an_unknown_path_is_a_404(probe_on: Http) -> None:
+    assert probe_on.request("TRACE", "/nothing-here").status == 404
+
+
+def test_api_gateway_is_told_every_path_takes_head_and_every_method_chalice_serves() -> None:
+    # `chalice package` writes this definition; API Gateway passes on only what it declares.
+    from chalice.deploy.swagger import TemplatedSwaggerGenerator
+
+    from app import app
+
+    paths = TemplatedSwaggerGenerator().generate_swagger(app)["paths"]
+    expected = {"get", "head", "post", "put", "patch", "delete", "options"}
+    assert {path: set(methods) for path, methods in paths.items()} == dict.fromkeys(paths, expected)
+
+
+def test_a_body_of_450_000_unknown_keys_answers_a_small_422(probe_on: Http) -> None:
+    wide = json.dumps({f"k{i}": 1 for i in range(450_000)}, separators=(",", ":"))
+    assert 5_000_000 < len(wide) < 6 * 1024 * 1024
+    reply = probe_on.post("/things", body=wide, headers={"Content-Type": "application/json"})
+    assert reply.status == 422
+    assert len(reply.problem["errors"]) == 1
+    assert len(reply.body) < 1000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/things/" + "x" * 100_000, {}, 404),  # the view names the id in its detail
+        ("GET", "/things?" + "&".join(f"p{i}=1" for i in range(5000)), {}, 422),
+        ("GET", "/things?tag=" + "t" * 100_000 + "&limit=0", {}, 422),
+        ("POST", "/things", {"Content-Type": "text/" + "x" * 50_000}, 415),
+        ("GET", "/things/t9", {f"X-Header-{i}": "v" * 100 for i in range(500)}, 404),
+    ],
+)
+def test_no_error_answer_grows_with_the_request(
+    probe_on: Http, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    reply = probe_on.request(method, path, headers=headers, body=b"{}")
+    assert reply.status == status
+    assert len(reply.body) < 2000
 
 
 @pytest.fixture
@@ -208,6 +305,14 @@ def test_concurrent_requests_each_see_their_own_request_and_context(dev_server: 
 
     assert [a["probe"] for a in answers] == [str(n) for n in range(64)]
     assert len({a["context"] for a in answers}) == 64
+
+
+def test_head_under_the_dev_server_sends_no_content(dev_server: str) -> None:
+    request = urllib.request.Request(f"{dev_server}/things/t1", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert response.read() == b""
+        assert response.headers["Content-Type"] == "application/json"
 
 
 # ------------------------------------------------------------------ authorization

@@ -189,3 +189,154 @@ def test_field_errors_appear_in_the_problem_body() -> None:
 
 def test_a_rate_limit_never_asks_to_retry_in_zero_seconds() -> None:
     assert errors.RateLimited("x", retry_after=0).retry_after == 1
+
+
+# ------------------------------------------------------------ bounded error reports
+
+
+def test_a_body_of_450_000_unknown_keys_is_refused_with_one_short_error() -> None:
+    wide = json.dumps({f"k{i}": 1 for i in range(450_000)}, separators=(",", ":")).encode()
+    assert 5_000_000 < len(wide) < wire.MAX_BODY_BYTES
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_json_body(make_request(wide), Sample)
+    assert [e.field for e in caught.value.errors] == ["body"]
+    assert "450000 members" in caught.value.errors[0].message
+    response = wire.error_to_response(caught.value)
+    assert response.status_code == 422
+    assert len(response.body) < 1000
+
+
+def test_a_wide_object_deep_inside_the_body_is_refused_too() -> None:
+    wide = {"title": "x", "tags": [{f"k{i}": i for i in range(1000)}]}
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_json_body(make_request(json.dumps(wide).encode()), Sample)
+    assert "1000 members" in caught.value.errors[0].message
+
+
+def test_the_member_limit_leaves_room_to_name_each_unknown_field() -> None:
+    # Sample declares two fields: twenty unknown ones are still named one by one.
+    limit = wire.member_limit(Sample)
+    assert limit == 2 + wire.MAX_REPORTED_ERRORS
+    body = {"title": "x", **{f"extra{i}": 1 for i in range(limit - 1)}}
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_json_body(make_request(json.dumps(body).encode()), Sample)
+    assert caught.value.errors[0].field == "extra0"
+
+
+def test_a_422_lists_the_first_errors_and_counts_the_rest() -> None:
+    body = {"title": "", **{f"extra{i}": 1 for i in range(21)}}  # 22 failures
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_json_body(make_request(json.dumps(body).encode()), Sample)
+    problem = json.loads(wire.error_to_response(caught.value).body)
+    assert len(problem["errors"]) == wire.MAX_REPORTED_ERRORS
+    assert problem["errors"][0]["field"] == "title"
+    assert problem["detail"].endswith("(and 2 more errors)")
+
+
+def test_a_megabyte_long_key_is_clipped_in_the_report() -> None:
+    body = {"title": "x", "k" * 1_000_000: 1}
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_json_body(make_request(json.dumps(body).encode()), Sample)
+    response = wire.error_to_response(caught.value)
+    problem = json.loads(response.body)
+    assert problem["errors"][0]["field"] == "k" * (wire.MAX_FIELD_CHARS - 1) + "\u2026"
+    assert len(response.body) < 2000
+
+
+def test_every_problem_is_clipped_whoever_raised_it() -> None:
+    many = [errors.FieldError(f"f{i}" * 100, "m" * 10_000) for i in range(1000)]
+    response = wire.error_to_response(errors.InvalidInput("d" * 100_000, errors=many))
+    problem = json.loads(response.body)
+    assert len(problem["errors"]) == wire.MAX_REPORTED_ERRORS
+    assert len(problem["detail"]) == wire.MAX_DETAIL_CHARS
+    assert {len(e["message"]) for e in problem["errors"]} == {wire.MAX_MESSAGE_CHARS}
+    assert len(response.body) < 10_000
+
+
+class Paging(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = 20
+
+
+def make_query_request(params: dict[str, list[str]]) -> Request:
+    return Request(
+        {
+            "multiValueQueryStringParameters": params,
+            "headers": {},
+            "pathParameters": {},
+            "requestContext": {"httpMethod": "GET", "resourcePath": "/x", "path": "/x"},
+            "body": None,
+            "stageVariables": {},
+        }
+    )
+
+
+def test_a_query_of_thousands_of_parameters_is_refused_with_one_error() -> None:
+    request = make_query_request({f"p{i}": ["1"] for i in range(5000)})
+    with pytest.raises(errors.InvalidInput) as caught:
+        wire.parse_query(request, Paging)
+    assert [e.field for e in caught.value.errors] == ["query"]
+
+
+# ------------------------------------------------------------------ entity tags
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        (None, False),
+        ('"v2"', True),
+        ('W/"v2"', True),  # weak comparison
+        ("*", True),
+        (' "v1" , W/"v2" ', True),
+        ('"v1",,"v2"', True),  # empty list elements are allowed
+        ('"a,b", "v2"', True),  # a comma may sit inside a tag
+        ('"v1"', False),
+        ('"V2"', False),
+        ("v2", False),  # unquoted: not an entity tag
+        ('"v2', False),
+        ('"v2" garbage', False),
+        ('w/"v2"', False),  # the weak prefix is case-sensitive
+        ("", False),
+    ],
+)
+def test_if_none_match_compares_weakly(header: str | None, matches: bool) -> None:
+    assert wire.none_match(header, '"v2"') is matches
+
+
+@pytest.mark.parametrize(
+    ("header", "holds"),
+    [
+        (None, True),
+        ("*", True),
+        ('"v2"', True),
+        ('"v1", "v2"', True),
+        ('W/"v2"', False),  # strong comparison: a weak tag never matches
+        ('"v1"', False),
+        ("v2", False),
+        ("", False),
+    ],
+)
+def test_if_match_compares_strongly(header: str | None, holds: bool) -> None:
+    assert wire.if_match(header, '"v2"') is holds
+
+
+def test_every_array_a_route_accepts_is_bounded() -> None:
+    # What lets parse_json_body bound objects only: pydantic compares an array's
+    # length with max_length before it validates a single item.
+    from app import app
+
+    unbounded = []
+    for spec in app.specs:
+        for model in (spec.body, spec.query):
+            pending: list[object] = [] if model is None else [model.model_json_schema()]
+            while pending:
+                node = pending.pop()
+                if isinstance(node, dict):
+                    if node.get("type") == "array" and "maxItems" not in node:
+                        unbounded.append(f"{spec.method} {spec.path}")
+                    pending.extend(node.values())
+                elif isinstance(node, list):
+                    pending.extend(node)
+    assert unbounded == []

@@ -350,7 +350,7 @@ class LocalStore:
             content_type = transform.CONTENT_TYPES[output]
             vary = any(step.format == "auto" for step in steps)
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-        not_modified = if_none_match is not None and etag in wire.entity_tags(if_none_match)
+        not_modified = wire.none_match(if_none_match, etag)
         return Delivery(
             body=b"" if not_modified else body,
             content_type=content_type,

@@ -48,8 +48,7 @@ def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
 
     record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
     tag = service.etag(record.version)
-    cached = ctx.request.headers.get("if-none-match")
-    if cached is not None and tag in wire.entity_tags(cached):
+    if wire.none_match(ctx.request.headers.get("if-none-match"), tag):
         return Answer(headers={"ETag": tag}, status=304)
     [post] = service.render(db=ctx.db, image_store=ctx.image_store, records=[record])
     return Answer(post, headers={"ETag": tag})

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import errors, wire
 from chalicelib.clock import Clock
 from chalicelib.images import service as image_service
 from chalicelib.images.store import ImageStore
@@ -170,7 +170,7 @@ def update_post(
 ) -> PostPublic:
     now = clock()
     current = _editable(db, editor, post_id)
-    if if_match is not None and if_match.strip() not in (etag(current.version), "*"):
+    if not wire.if_match(if_match, etag(current.version)):
         raise errors.PreconditionFailed(
             "The post changed since you read it; fetch it again.", code="stale_etag"
         )

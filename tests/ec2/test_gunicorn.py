@@ -87,6 +87,27 @@ def test_gunicorn_answers_unknown_paths_of_any_depth_with_a_404_problem(
     assert body["code"] == "not_found"
 
 
+def test_gunicorn_answers_head_with_the_gets_headers_and_length_and_no_content(
+    served: tuple[str, Path],
+) -> None:
+    host, port = served[0].removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/health")
+        got = connection.getresponse()
+        length = len(got.read())
+        connection.request("HEAD", "/health")  # the same connection: framing must hold
+        head = connection.getresponse()
+        assert head.status == 200
+        assert head.getheader("Content-Length") == str(length)
+        assert head.getheader("Content-Type") == "application/json"
+        assert head.read() == b""
+        connection.request("GET", "/health")
+        assert json.loads(connection.getresponse().read()) == {"status": "ok"}
+    finally:
+        connection.close()
+
+
 def test_gunicorn_refuses_a_body_over_six_mib_before_it_arrives(served: tuple[str, Path]) -> None:
     host, port = served[0].removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)

@@ -161,7 +161,7 @@ def test_a_known_path_with_another_method_is_a_405_problem_with_allow(svc: Clien
     reply = client.delete("/echo")
     assert reply.status == 405
     assert reply.problem["code"] == "method_not_allowed"
-    assert reply.headers["allow"] == "GET, OPTIONS, POST"
+    assert reply.headers["allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 @pytest.mark.parametrize(

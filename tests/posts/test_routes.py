@@ -180,6 +180,55 @@ def test_if_none_match_answers_304_until_the_post_changes(
     assert client.get(path, headers={"If-None-Match": etag}).status == 200
 
 
+@pytest.mark.parametrize(
+    "header", ['W/"{tag}"', "*", '"v0", {etag}', '"v0",W/"{tag}"', " , {etag} ,"]
+)
+def test_if_none_match_compares_weakly_takes_lists_and_star(
+    client: Http, publish: Publish, ann: Session, header: str
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    etag = client.get(path).headers["etag"]
+    sent = header.format(etag=etag, tag=etag.strip('"'))
+    reply = client.get(path, headers={"If-None-Match": sent})
+    assert reply.status == 304
+    assert reply.headers["etag"] == etag
+
+
+def test_head_of_a_post_answers_its_etag_and_no_content(
+    client: Http, publish: Publish, ann: Session
+) -> None:
+    post = publish(ann)
+    path = f"/posts/{post['id']}"
+    etag = client.get(path).headers["etag"]
+    head = client.request("HEAD", path)
+    assert (head.status, head.body, head.headers["etag"]) == (200, b"", etag)
+    assert client.request("HEAD", path, headers={"If-None-Match": etag}).status == 304
+    assert client.request("HEAD", "/posts").status == 200
+
+
+@pytest.mark.parametrize("header", ['"v0"', 'W/"v0", "v9"', "v1", '"v1'])
+def test_if_none_match_of_other_or_garbled_tags_answers_the_post(
+    client: Http, publish: Publish, ann: Session, header: str
+) -> None:
+    post = publish(ann)
+    assert client.get(f"/posts/{post['id']}", headers={"If-None-Match": header}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [('"v1"', 200), ('"v0", "v1"', 200), ("*", 200), ('W/"v1"', 412), ('"v0"', 412)],
+)
+def test_if_match_compares_strongly(
+    client: Http, publish: Publish, ann: Session, header: str, status: int
+) -> None:
+    post = publish(ann)
+    reply = client.patch(
+        f"/posts/{post['id']}", json={"title": "New"}, headers={**ann.headers, "If-Match": header}
+    )
+    assert reply.status == status
+
+
 def test_a_stale_if_match_is_a_412_and_changes_nothing(
     client: Http, publish: Publish, ann: Session
 ) -> None:
