@@ -33,3 +33,16 @@ def test_the_runbook_names_only_files_that_exist() -> None:
         if path == ".chalice/deployed/":
             continue  # named as what `chalice deploy` would write, outside git
         assert (ROOT / path).exists(), path
+
+
+def test_both_targets_set_the_refresh_cookie_on_the_path_the_vercel_rewrite_serves() -> None:
+    from tests.ec2.template import env_file
+
+    vercel = json.loads((ROOT / "frontend" / "vercel.json").read_text())
+    [api] = [r["source"] for r in vercel["rewrites"] if r["destination"].startswith("$BACKEND")]
+    # The browser sees /api/auth/refresh; the API's route is /auth/refresh.
+    browser_path = api.removesuffix("/:path*") + "/auth"
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    lambda_env = config["stages"]["prod"]["environment_variables"]
+    assert lambda_env["AUTH_COOKIE_PATH"] == browser_path
+    assert env_file()["AUTH_COOKIE_PATH"] == browser_path
