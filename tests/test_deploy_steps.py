@@ -131,3 +131,24 @@ def test_the_indexes_are_created_by_the_stacks_function_inside_aws(
 def test_no_deploy_job_reaches_the_database_from_the_runner(target: str) -> None:
     job = job_for(load("deploy.yml"), target)
     assert not [s for s in job["steps"] if "make indexes" in s.get("run", "")]
+
+
+ROLE = "arn:aws:iam::123456789012:role/snapboard-cloudformation"
+
+
+@pytest.mark.parametrize(
+    "name", ["Deploy the CloudFormation stack", "Roll back to the previous template"]
+)
+@pytest.mark.parametrize(("role", "expected"), [(ROLE, ["--role-arn", ROLE]), ("", [])])
+def test_stack_changes_run_as_the_cloudformation_service_role_when_one_is_set(
+    workspace: Path, name: str, role: str, expected: list[str]
+) -> None:
+    result, calls = run_step(workspace, name, {"CLOUDFORMATION_ROLE_ARN": role})
+    [deploy] = deploys(calls)
+    given = deploy[deploy.index("--role-arn") :][:2] if "--role-arn" in deploy else []
+    assert given == expected, result.stderr
+
+
+def test_the_service_role_comes_from_a_repository_variable() -> None:
+    job = job_for(load("deploy.yml"), "lambda")
+    assert job["env"]["CLOUDFORMATION_ROLE_ARN"] == "${{ vars.CLOUDFORMATION_ROLE_ARN }}"
