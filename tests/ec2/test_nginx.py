@@ -190,3 +190,19 @@ def test_the_instance_redirects_plain_http_to_https_and_proxies_https(
     assert edge.get("/posts?tag=a")[:2] == (308, "https://api.snapboard.test/posts?tag=a")
     assert edge.get("/posts", tls=True) == (200, "", "proto=https")
     assert edge.get("/health")[0] == 200
+
+
+def test_the_instance_never_believes_a_clients_x_forwarded_proto(
+    serve: Callable[[str], Edge],
+) -> None:
+    # Without a load balancer in front, a client on port 80 claiming https must still be
+    # redirected, and the app must hear the scheme nginx saw, not the claim.
+    edge = serve("instance")
+    spoofed = {"X-Forwarded-Proto": "https"}
+    assert edge.get("/posts", headers=spoofed)[:2] == (308, "https://api.snapboard.test/posts")
+    assert edge.get("/health", headers=spoofed) == (200, "", "proto=http")
+    assert edge.get("/posts", tls=True, headers={"X-Forwarded-Proto": "http"}) == (
+        200,
+        "",
+        "proto=https",
+    )
