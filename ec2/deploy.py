@@ -3,8 +3,8 @@
     python -m ec2.deploy --bucket BUCKET --tag snapboard:stack=snapboard [--keep 5]
 
 1. Build the artifact: app.py, chalicelib/, ec2/, .chalice/config.json and the
-   pinned requirements (the host installs ``requirements-ec2.txt`` into the
-   release's own virtualenv).
+   requirements (the host installs ``requirements-ec2.lock``, every version
+   pinned and hashed, into the release's own virtualenv).
 2. Upload it to ``s3://BUCKET/releases/<release>.tar.gz``.
 3. Run ``ec2/release.sh`` through SSM ``AWS-RunShellScript`` on every running
    instance with the tag, the first one alone and creating the MongoDB indexes
@@ -42,6 +42,7 @@ ARTIFACT_PATHS = (
     ".chalice/config.json",
     "requirements.txt",
     "requirements-ec2.txt",
+    "requirements-ec2.lock",
 )
 CURRENT_KEY = "releases/CURRENT"
 _FINAL = {"Success", "Cancelled", "TimedOut", "Failed"}

@@ -3,11 +3,11 @@
 #
 #   RELEASE=20250101T120000Z-abc1234 ARTIFACT=/tmp/release.tar.gz bash ec2/release.sh
 #
-# Unpacks ARTIFACT into $SNAPBOARD_ROOT/releases/$RELEASE, installs its pinned
-# dependencies there, points the `current` symlink at it, restarts the service
-# and waits for /ready. On failure `current` goes back to the previous release,
-# the service restarts on it, and the script exits non-zero. Keeps the newest
-# $KEEP releases. ec2/deploy.py runs this through SSM; the instance's first
+# Unpacks ARTIFACT into $SNAPBOARD_ROOT/releases/$RELEASE, installs its locked
+# dependencies there (requirements-ec2.lock), points the `current` symlink at it,
+# restarts the service and waits for /ready. On failure `current` goes back to
+# the previous release, the service restarts on it, and the script exits
+# non-zero. Keeps the newest $KEEP releases. ec2/deploy.py runs this through SSM; the instance's first
 # boot runs it too. The host commands are variables so tests can stand in for
 # systemd and the network.
 set -euo pipefail
@@ -20,7 +20,9 @@ umask 022
 ROOT=${SNAPBOARD_ROOT:-/opt/snapboard}
 KEEP=${KEEP:-5}
 PYTHON=${PYTHON:-python3.11}
-INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input -r requirements-ec2.txt'}
+# Exactly the lock's versions, each checked against its hash: what CI tested, not whatever
+# the index serves today for the transitive dependencies.
+INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input --require-hashes -r requirements-ec2.lock'}
 RESTART_CMD=${RESTART_CMD:-restart_services}
 HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
 # INDEXES=1 (ec2/deploy.py sets it on the first host of a rollout): create the MongoDB

@@ -81,7 +81,7 @@ def test_the_artifact_holds_what_a_host_runs_and_nothing_else() -> None:
         "ec2/release.sh",
     ):
         assert needed in names
-    assert {".chalice/config.json", "requirements.txt", "requirements-ec2.txt"} <= names
+    assert {".chalice/config.json", "requirements-ec2.txt", "requirements-ec2.lock"} <= names
     assert not [n for n in names if n.startswith(("tests", ".venv", "frontend", "bench"))]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert "requirements-dev.txt" not in names
