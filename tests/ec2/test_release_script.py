@@ -255,3 +255,26 @@ def test_the_host_installs_exactly_the_lock_checking_every_hash(tmp_path: Path) 
     assert args[:1] == ["install"]
     assert "--require-hashes" in args
     assert args[args.index("-r") + 1] == "requirements-ec2.lock"
+
+
+def test_reuse_switches_back_to_an_unpacked_release_without_reinstalling_it(
+    tmp_path: Path,
+) -> None:
+    # What ec2/deploy.py's rollback does on a host that took the new release.
+    assert release(tmp_path, "20250101T000000Z-old0000").returncode == 0
+    assert release(tmp_path, "20250102T000000Z-new0000").returncode == 0
+    old = tmp_path / "srv" / "releases" / "20250101T000000Z-old0000"
+    (old / "INSTALLED").unlink()
+    result = release(tmp_path, "20250101T000000Z-old0000", extra_env={"REUSE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert current(tmp_path) == "20250101T000000Z-old0000"
+    assert not (old / "INSTALLED").exists(), "reused as it is, not installed again"
+
+
+def test_a_reused_release_that_fails_stays_on_disk(tmp_path: Path) -> None:
+    assert release(tmp_path, "20250101T000000Z-aaaaaaa").returncode == 0
+    unpacked = tmp_path / "srv" / "releases" / "20250101T000000Z-aaaaaaa"
+    (unpacked / "HEALTHY").unlink()
+    result = release(tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"REUSE": "1"})
+    assert result.returncode != 0
+    assert unpacked.exists(), "a reused release is some host's previous one: never removed"
