@@ -192,9 +192,11 @@ def lambda_os(package: Path) -> LambdaOs:
 
 
 def shared_objects(root: Path) -> list[Path]:
-    return sorted(
-        path for path in root.rglob("*") if path.is_file() and path.read_bytes()[:4] == b"\x7fELF"
-    )
+    def is_elf(path: Path) -> bool:
+        with path.open("rb") as stream:
+            return stream.read(4) == b"\x7fELF"
+
+    return sorted(path for path in root.rglob("*") if path.is_file() and is_elf(path))
 
 
 @dataclass(frozen=True)
