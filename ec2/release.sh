@@ -3,11 +3,11 @@
 #
 #   RELEASE=20250101T120000Z-abc1234 ARTIFACT=/tmp/release.tar.gz bash ec2/release.sh
 #
-# Unpacks ARTIFACT into $SNAPBOARD_ROOT/releases/$RELEASE, installs its pinned
-# dependencies there, points the `current` symlink at it, restarts the service
-# and waits for /ready. On failure `current` goes back to the previous release,
-# the service restarts on it, and the script exits non-zero. Keeps the newest
-# $KEEP releases. ec2/deploy.py runs this through SSM; the instance's first
+# Unpacks ARTIFACT into $SNAPBOARD_ROOT/releases/$RELEASE, installs its locked
+# dependencies there (requirements-ec2.lock), points the `current` symlink at it,
+# restarts the service and waits for /ready. On failure `current` goes back to
+# the previous release, the service restarts on it, and the script exits
+# non-zero. Keeps the newest $KEEP releases. ec2/deploy.py runs this through SSM; the instance's first
 # boot runs it too. The host commands are variables so tests can stand in for
 # systemd and the network.
 set -euo pipefail
@@ -20,7 +20,9 @@ umask 022
 ROOT=${SNAPBOARD_ROOT:-/opt/snapboard}
 KEEP=${KEEP:-5}
 PYTHON=${PYTHON:-python3.11}
-INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input -r requirements-ec2.txt'}
+# Exactly the lock's versions, each checked against its hash: what CI tested, not whatever
+# the index serves today for the transitive dependencies.
+INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input --require-hashes -r requirements-ec2.lock'}
 RESTART_CMD=${RESTART_CMD:-restart_services}
 HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
 # INDEXES=1 (ec2/deploy.py sets it on the first host of a rollout): create the MongoDB
@@ -30,6 +32,9 @@ INDEXES=${INDEXES:-0}
 EDGE_FILE=${EDGE_FILE:-/etc/snapboard/edge}
 ENV_FILE=${ENV_FILE:-/etc/snapboard/env}
 INDEXES_CMD=${INDEXES_CMD:-'with_service_env .venv/bin/python -m chalicelib.manage indexes'}
+# REUSE=1 (ec2/deploy.py's rollback, and its catch-up of hosts that booted during a
+# rollout): a release already unpacked on this host is switched to as it is.
+REUSE=${REUSE:-0}
 HEALTH_TRIES=${HEALTH_TRIES:-30}
 HEALTH_INTERVAL=${HEALTH_INTERVAL:-1}
 
@@ -86,27 +91,40 @@ healthy() {
   return 1
 }
 
+# Only a release unpacked by this run is removed when it fails: a reused one is some
+# host's previous release, the one a rollback goes back to.
+fresh=1
 if [ -e "$new" ]; then
-  log "already exists; refusing to overwrite it"
-  exit 1
+  if [ "$REUSE" != 1 ]; then
+    log "already exists; refusing to overwrite it"
+    exit 1
+  fi
+  log "already unpacked; switching to it as it is"
+  fresh=0
 fi
 mkdir -p "$releases"
 previous=$(readlink "$ROOT/current" || true)
 
-log "unpacking into $new"
-mkdir "$new"
-# In place, not renamed afterwards: a virtualenv records its own absolute path.
-if ! (tar -xzf "$ARTIFACT" -C "$new" --no-same-owner --no-same-permissions && cd "$new" && eval "$INSTALL_CMD"); then
-  log "could not unpack or install; current is untouched"
-  rm -rf "$new"
-  exit 1
+discard_new() {
+  if [ "$fresh" = 1 ]; then rm -rf "$new"; fi
+}
+
+if [ "$fresh" = 1 ]; then
+  log "unpacking into $new"
+  mkdir "$new"
+  # In place, not renamed afterwards: a virtualenv records its own absolute path.
+  if ! (tar -xzf "$ARTIFACT" -C "$new" --no-same-owner --no-same-permissions && cd "$new" && eval "$INSTALL_CMD"); then
+    log "could not unpack or install; current is untouched"
+    discard_new
+    exit 1
+  fi
 fi
 
 if [ "$INDEXES" = 1 ]; then
   log "creating the MongoDB indexes"
   if ! (cd "$new" && eval "$INDEXES_CMD"); then
     log "could not create the indexes; current is untouched"
-    rm -rf "$new"
+    discard_new
     exit 1
   fi
 fi
@@ -123,7 +141,7 @@ else
   else
     rm -f "$ROOT/current"
   fi
-  rm -rf "$new"
+  discard_new
   exit 1
 fi
 

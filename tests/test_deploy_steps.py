@@ -1,4 +1,4 @@
-"""deploy.yml's Lambda steps run with bash, as the runner would, against a stand-in `aws`.
+"""deploy.yml's steps run with bash, as the runner would, against a stand-in `aws`.
 
 The stand-in records every call and keeps the one rule of the real CLI that these
 steps depend on: `aws cloudformation deploy` refuses a template over 51,200 bytes
@@ -131,3 +131,91 @@ def test_the_indexes_are_created_by_the_stacks_function_inside_aws(
 def test_no_deploy_job_reaches_the_database_from_the_runner(target: str) -> None:
     job = job_for(load("deploy.yml"), target)
     assert not [s for s in job["steps"] if "make indexes" in s.get("run", "")]
+
+
+ROLE = "arn:aws:iam::123456789012:role/snapboard-cloudformation"
+
+
+@pytest.mark.parametrize(
+    "name", ["Deploy the CloudFormation stack", "Roll back to the previous template"]
+)
+@pytest.mark.parametrize(("role", "expected"), [(ROLE, ["--role-arn", ROLE]), ("", [])])
+def test_stack_changes_run_as_the_cloudformation_service_role_when_one_is_set(
+    workspace: Path, name: str, role: str, expected: list[str]
+) -> None:
+    result, calls = run_step(workspace, name, {"CLOUDFORMATION_ROLE_ARN": role})
+    [deploy] = deploys(calls)
+    given = deploy[deploy.index("--role-arn") :][:2] if "--role-arn" in deploy else []
+    assert given == expected, result.stderr
+
+
+def test_the_service_role_comes_from_a_repository_variable() -> None:
+    job = job_for(load("deploy.yml"), "lambda")
+    assert job["env"]["CLOUDFORMATION_ROLE_ARN"] == "${{ vars.CLOUDFORMATION_ROLE_ARN }}"
+
+
+# `aws cloudformation describe-stacks --query Q --output text` for the EC2 step: the
+# query evaluated with jmespath (what the CLI uses) on a stack's outputs.
+FAKE_AWS_EC2 = r"""
+import json, os, sys
+import jmespath
+args = sys.argv[1:]
+assert args[:2] == ["cloudformation", "describe-stacks"], args
+outputs = json.loads(os.environ["STACK_OUTPUTS"])
+stacks = {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
+found = jmespath.search(args[args.index("--query") + 1], stacks)
+print("" if found is None else found)
+"""
+
+
+@pytest.mark.parametrize("alb", [True, False], ids=["alb", "single-instance"])
+def test_the_ec2_step_passes_the_stacks_outputs_to_the_deploy_script(
+    tmp_path: Path, alb: bool
+) -> None:
+    import sys
+
+    outputs = {
+        "ArtifactBucketName": "snapboard-ec2-artifactbucket-abc",
+        "DeployLogGroupName": "/snapboard/snapboard-ec2/releases",
+        **(
+            {"TargetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1"}
+            if alb
+            else {}
+        ),
+    }
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "aws").write_text(f"#!{sys.executable}\n{FAKE_AWS_EC2}")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/deploy-args\n'
+    )
+    for path in (tmp_path / "bin" / "aws", tmp_path / ".venv" / "bin" / "python"):
+        path.chmod(0o755)
+    steps: list[dict[str, Any]] = job_for(load("deploy.yml"), "ec2")["steps"]
+    [rollout] = [s for s in steps if "ec2.deploy" in s.get("run", "")]
+    result = subprocess.run(
+        [BASH, "--noprofile", "--norc", "-eo", "pipefail", "-c", rollout["run"]],
+        cwd=tmp_path,
+        env={
+            "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+            "EC2_STACK_NAME": "snapboard-ec2",
+            "STACK_OUTPUTS": json.dumps(outputs),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    args = (tmp_path / "deploy-args").read_text().splitlines()
+    assert args == [
+        "-m",
+        "ec2.deploy",
+        "--bucket",
+        "snapboard-ec2-artifactbucket-abc",
+        "--tag",
+        "snapboard:stack=snapboard-ec2",
+        "--target-group",
+        outputs.get("TargetGroupArn", ""),
+        "--log-group",
+        "/snapboard/snapboard-ec2/releases",
+    ]

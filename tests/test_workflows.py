@@ -211,3 +211,24 @@ def test_every_action_is_pinned_by_full_commit_sha_with_its_version(path: Path) 
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", match["ref"]), line
         assert re.fullmatch(r"\s+# v\d+(\.\d+)*", match["comment"]), line
     assert seen > 0
+
+
+# Each action's release in use, as read from the action's own repository: the tag's
+# commit, whose action.yml says `runs: using: node24` (GitHub removes Node 20 from
+# its runners in 2026). Moving to another release means checking that again.
+NODE24_RELEASES = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/setup-node": ("820762786026740c76f36085b0efc47a31fe5020", "v7.0.0"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda path: path.name)
+def test_every_action_is_a_release_that_runs_on_node_24(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        match = PINNED_USES.match(line)
+        if match is None or match["ref"].startswith("./"):
+            continue
+        action, _, sha = match["ref"].partition("@")
+        assert (sha, match["comment"].strip().removeprefix("# ")) == NODE24_RELEASES[action], line

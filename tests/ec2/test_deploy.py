@@ -28,7 +28,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, "testing")
     with mock_aws():
         clients = {
-            name: boto3.client(name, region_name="eu-west-1") for name in ("s3", "ssm", "ec2")
+            name: boto3.client(name, region_name="eu-west-1")
+            for name in ("s3", "ssm", "ec2", "elbv2")
         }
         clients["s3"].create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
@@ -56,17 +57,25 @@ def launch(ec2: Any, tags: dict[str, str]) -> str:
     return str(reservation["Instances"][0]["InstanceId"])
 
 
-def run(aws: dict[str, Any], **kwargs: Any) -> int:
+RELEASE = "20250101T000000Z-abc1234"
+KEY = f"releases/{RELEASE}.tar.gz"
+
+
+def run(aws: dict[str, Any], **fleet: Any) -> int:
     return deploy.deploy(
-        s3=aws["s3"],
-        ssm=aws["ssm"],
-        ec2=aws["ec2"],
-        bucket=BUCKET,
-        tag=TAG,
+        deploy.Fleet(
+            s3=aws["s3"],
+            ssm=aws["ssm"],
+            ec2=aws["ec2"],
+            elbv2=aws["elbv2"],
+            bucket=BUCKET,
+            tag=TAG,
+            poll_s=0,
+            sleep=lambda seconds: None,
+            **fleet,
+        ),
         keep=4,
-        release="20250101T000000Z-abc1234",
-        sleep=lambda seconds: None,
-        **kwargs,
+        release=RELEASE,
     )
 
 
@@ -81,7 +90,7 @@ def test_the_artifact_holds_what_a_host_runs_and_nothing_else() -> None:
         "ec2/release.sh",
     ):
         assert needed in names
-    assert {".chalice/config.json", "requirements.txt", "requirements-ec2.txt"} <= names
+    assert {".chalice/config.json", "requirements-ec2.txt", "requirements-ec2.lock"} <= names
     assert not [n for n in names if n.startswith(("tests", ".venv", "frontend", "bench"))]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert "requirements-dev.txt" not in names
@@ -252,18 +261,174 @@ def test_the_deploy_roles_documented_policy_allows_exactly_what_the_deploy_calls
                 [resources] if isinstance(resources, str) else resources
             )
     source = (ROOT / "ec2" / "deploy.py").read_text()
-    called = set(re.findall(r"\b(?:s3|ssm|ec2)\.(\w+)\(", source))
-    called |= set(re.findall(r'get_paginator\("(\w+)"\)', source)) - {"get_paginator"}
-    called.discard("get_paginator")
+    called = set(re.findall(r"\b(?:s3|ssm|ec2|elbv2)\.(\w+)\(", source))
+    called |= set(re.findall(r'get_paginator\("(\w+)"\)', source))
+    called |= set(re.findall(r'get_waiter\("(\w+)"\)', source))
+    called -= {"get_paginator", "get_waiter"}
     names = {
         "put_object": "s3:PutObject",
+        "get_object": "s3:GetObject",
         "describe_instances": "ec2:DescribeInstances",
         "send_command": "ssm:SendCommand",
         "get_command_invocation": "ssm:GetCommandInvocation",
+        "deregister_targets": "elasticloadbalancing:DeregisterTargets",
+        "register_targets": "elasticloadbalancing:RegisterTargets",
+        # Both waiters poll DescribeTargetHealth.
+        "target_deregistered": "elasticloadbalancing:DescribeTargetHealth",
+        "target_in_service": "elasticloadbalancing:DescribeTargetHealth",
     }
     assert called == set(names)
-    # The workflow reads the bucket name from the stack's outputs first.
-    assert set(allowed) == {*names.values(), "cloudformation:DescribeStacks"}
+    # The workflow reads the stack's outputs first; without s3:ListBucket a missing
+    # releases/CURRENT (before the first deploy) answers AccessDenied, not NoSuchKey.
+    assert set(allowed) == {*names.values(), "cloudformation:DescribeStacks", "s3:ListBucket"}
     # SendCommand is authorised on the document as well as on every instance.
     assert "arn:aws:ssm:REGION::document/AWS-RunShellScript" in allowed["ssm:SendCommand"]
     assert "arn:aws:ec2:REGION:ACCOUNT:instance/*" in allowed["ssm:SendCommand"]
+
+
+# ------------------------------------------------------------ behind the load balancer
+
+
+def target_group(aws: dict[str, Any], instances: list[str]) -> str:
+    vpc = aws["ec2"].describe_vpcs()["Vpcs"][0]["VpcId"]
+    [group] = aws["elbv2"].create_target_group(
+        Name="snapboard-api", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance"
+    )["TargetGroups"]
+    arn = str(group["TargetGroupArn"])
+    aws["elbv2"].register_targets(TargetGroupArn=arn, Targets=[{"Id": i} for i in instances])
+    return arn
+
+
+def registered(aws: dict[str, Any], arn: str) -> set[str]:
+    health = aws["elbv2"].describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return {d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] == "healthy"}
+
+
+class Timeline(Recorder):
+    """moto's SSM; each send_command notes which hosts the ALB was serving from then,
+    what was current, and runs `during` (a scaling event) once."""
+
+    def __init__(self, ssm: Any, aws: dict[str, Any], arn: str | None, failing: str = "") -> None:
+        super().__init__(ssm)
+        self._aws, self._arn, self._failing = aws, arn, failing
+        self.serving: list[set[str]] = []
+        self.current: list[str | None] = []
+        self.command_ids: list[str] = []
+        self.during: Any = None
+
+    def send_command(self, **kwargs: Any) -> Any:
+        if self._arn is not None:
+            self.serving.append(registered(self._aws, self._arn))
+        try:
+            body = self._aws["s3"].get_object(Bucket=BUCKET, Key=deploy.CURRENT_KEY)["Body"]
+            self.current.append(body.read().decode())
+        except self._aws["s3"].exceptions.NoSuchKey:
+            self.current.append(None)
+        if self.during is not None:
+            self.during, during = None, self.during
+            during()
+        answer = super().send_command(**kwargs)
+        self.command_ids.append(answer["Command"]["CommandId"])
+        return answer
+
+    def get_command_invocation(self, **kwargs: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self._ssm.get_command_invocation(**kwargs)
+        if kwargs["InstanceId"] == self._failing and self.sent[-1]["InstanceIds"] == [
+            self._failing
+        ]:
+            answer = {**answer, "Status": "Failed", "StandardErrorContent": "not ready"}
+        return answer
+
+    def scripts(self) -> list[tuple[str, str]]:
+        """(instance, shell) of every command sent, in order."""
+        return [
+            (one["InstanceIds"][0], "\n".join(one["Parameters"]["commands"])) for one in self.sent
+        ]
+
+
+def fleet_of(aws: dict[str, Any], count: int) -> list[str]:
+    return sorted(launch(aws["ec2"], {"snapboard:stack": "snapboard"}) for _ in range(count))
+
+
+def test_behind_the_alb_each_host_is_released_alone_while_out_of_the_target_group(
+    aws: dict[str, Any],
+) -> None:
+    hosts = fleet_of(aws, 3)
+    arn = target_group(aws, hosts)
+    aws["ssm"] = timeline = Timeline(aws["ssm"], aws, arn)
+
+    assert run(aws, target_group=arn) == 0
+
+    assert [host for host, _ in timeline.scripts()] == hosts
+    for (host, _), serving in zip(timeline.scripts(), timeline.serving, strict=True):
+        # The host restarting gets no traffic; every other host keeps serving.
+        assert serving == set(hosts) - {host}
+    assert registered(aws, arn) == set(hosts)
+
+
+def test_a_failed_host_puts_every_host_back_on_the_current_release(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    hosts = fleet_of(aws, 3)
+    arn = target_group(aws, hosts)
+    old = "releases/20241231T000000Z-old0000.tar.gz"
+    aws["s3"].put_object(Bucket=BUCKET, Key=deploy.CURRENT_KEY, Body=old.encode())
+    aws["ssm"] = timeline = Timeline(aws["ssm"], aws, arn, failing=hosts[1])
+
+    assert run(aws, target_group=arn) == 1
+
+    sent = timeline.scripts()
+    # The first host took the release; the second failed (and rolled itself back); the
+    # first is switched back; the third never changed.
+    assert [host for host, _ in sent] == [hosts[0], hosts[1], hosts[0]]
+    assert "RELEASE=20250101T000000Z-abc1234" in sent[1][1]
+    rollback = sent[2][1]
+    assert "RELEASE=20241231T000000Z-old0000" in rollback
+    assert "REUSE=1" in rollback
+    assert f"s3://{BUCKET}/{old}" in rollback
+    # ... with the new release's script, which knows REUSE.
+    assert f"s3://{BUCKET}/{KEY}" in rollback
+    current = aws["s3"].get_object(Bucket=BUCKET, Key=deploy.CURRENT_KEY)["Body"].read()
+    assert current.decode() == old
+    assert registered(aws, arn) == set(hosts)
+    assert f"{hosts[0]} back on 20241231T000000Z-old0000" in capsys.readouterr().err
+
+
+def test_an_instance_started_during_the_rollout_gets_the_release_once_it_is_current(
+    aws: dict[str, Any],
+) -> None:
+    hosts = fleet_of(aws, 2)
+    aws["ssm"] = timeline = Timeline(aws["ssm"], aws, None)
+    started: list[str] = []
+    # It boots while the first host is released, with the release current until then.
+    timeline.during = lambda: started.append(launch(aws["ec2"], {"snapboard:stack": "snapboard"}))
+
+    assert run(aws) == 0
+
+    [late] = started
+    sent = timeline.scripts()
+    assert [host for host, _ in sent] == [*hosts, late]
+    assert "REUSE=1" in sent[-1][1]
+    assert timeline.current[-1] == KEY, "sent after the release was marked current"
+
+
+def test_ssm_sends_every_commands_whole_output_to_the_log_group_and_a_failure_says_where(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    [host] = fleet_of(aws, 1)
+    aws["ssm"] = timeline = Timeline(aws["ssm"], aws, None, failing=host)
+
+    assert run(aws, log_group="/snapboard/snapboard-ec2/releases") == 1
+
+    [sent] = timeline.sent
+    assert sent["CloudWatchOutputConfig"] == {
+        "CloudWatchLogGroupName": "/snapboard/snapboard-ec2/releases",
+        "CloudWatchOutputEnabled": True,
+    }
+    err = capsys.readouterr().err
+    assert "not ready" in err
+    [command] = timeline.command_ids
+    assert (
+        "aws logs tail /snapboard/snapboard-ec2/releases --since 1d "
+        f"--log-stream-name-prefix {command}/{host}/"
+    ) in err

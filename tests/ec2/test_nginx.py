@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -68,6 +70,12 @@ class Edge:
         self, path: str, *, tls: bool = False, headers: dict[str, str] | None = None
     ) -> tuple[int, str, str]:
         """(status, Location, body) of one request."""
+        return self.request(path, tls=tls, headers=headers)[:3]
+
+    def request(
+        self, path: str, *, tls: bool = False, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, str, str]:
+        """(status, Location, body, Content-Type) of one request."""
         if tls:
             context = ssl._create_unverified_context()  # noqa: S323 (the test's own certificate)
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
@@ -78,7 +86,12 @@ class Edge:
         try:
             conn.request("GET", path, headers={"Host": "api.snapboard.test", **(headers or {})})
             response = conn.getresponse()
-            return response.status, response.getheader("Location", ""), response.read().decode()
+            return (
+                response.status,
+                response.getheader("Location", ""),
+                response.read().decode(),
+                response.getheader("Content-Type", ""),
+            )
         finally:
             conn.close()
 
@@ -89,7 +102,7 @@ def serve(
 ) -> Iterator[Callable[[str], Edge]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(shape: str) -> Edge:
+    def start(shape: str, site_text: str | None = None) -> Edge:
         assert NGINX is not None
         assert OPENSSL is not None
         tmp = tmp_path_factory.mktemp(f"nginx-{shape}")
@@ -101,7 +114,7 @@ def serve(
             capture_output=True,
         )
         edge = Edge(free_port(), free_port(), tmp / "acme")
-        site = (EC2 / SITES[shape]).read_text()
+        site = site_text if site_text is not None else (EC2 / SITES[shape]).read_text()
         for old, new in {
             "/etc/snapboard/tls": str(tmp),
             "/etc/nginx/snapboard-proxy.conf": str(tmp / "proxy.conf"),
@@ -190,3 +203,49 @@ def test_the_instance_redirects_plain_http_to_https_and_proxies_https(
     assert edge.get("/posts?tag=a")[:2] == (308, "https://api.snapboard.test/posts?tag=a")
     assert edge.get("/posts", tls=True) == (200, "", "proto=https")
     assert edge.get("/health")[0] == 200
+
+
+def test_the_instance_never_believes_a_clients_x_forwarded_proto(
+    serve: Callable[[str], Edge],
+) -> None:
+    # Without a load balancer in front, a client on port 80 claiming https must still be
+    # redirected, and the app must hear the scheme nginx saw, not the claim.
+    edge = serve("instance")
+    spoofed = {"X-Forwarded-Proto": "https"}
+    assert edge.get("/posts", headers=spoofed)[:2] == (308, "https://api.snapboard.test/posts")
+    assert edge.get("/health", headers=spoofed) == (200, "", "proto=http")
+    assert edge.get("/posts", tls=True, headers={"X-Forwarded-Proto": "http"}) == (
+        200,
+        "",
+        "proto=https",
+    )
+
+
+# ------------------------------------------------------- before the first release
+
+
+def first_boot_site() -> str:
+    """The site the user data installs when no release has been marked current yet."""
+    from tests.ec2.template import user_data
+
+    script = user_data(UseLoadBalancer="true")
+    [site] = re.findall(r"/etc/nginx/conf.d/snapboard.conf <<'SITE'\n(.*?)\nSITE\n", script, re.S)
+    return str(site)
+
+
+def test_before_the_first_release_the_target_groups_health_check_passes_and_nothing_else(
+    serve: Callable[..., Edge],
+) -> None:
+    # So the Auto Scaling group keeps a new stack's hosts until the first deploy,
+    # instead of replacing them every grace period; /ready still says not ready.
+    edge = serve("alb", first_boot_site())
+    status, _, body, kind = edge.request("/health")
+    assert (status, json.loads(body), kind) == (
+        200,
+        {"status": "ok", "release": None},
+        "application/json",
+    )
+    for path in ("/ready", "/posts"):
+        status, _, body, kind = edge.request(path)
+        assert (status, kind) == (503, "application/problem+json")
+        assert json.loads(body)["status"] == 503

@@ -38,7 +38,9 @@ def release(
     keep: int = 3,
     extra_env: dict[str, str] | None = None,
     umask: str = "022",
+    defaults: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
+    """Run the script; the names in `defaults` keep the script's own default."""
     root = tmp_path / "srv"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -53,6 +55,8 @@ def release(
         "HEALTH_INTERVAL": "0",
         **(extra_env or {}),
     }
+    for name in defaults:
+        del env[name]
     command = f'umask {umask} && exec "$0" "$1"'
     return subprocess.run(
         [BASH, "-c", command, BASH, str(SCRIPT)],
@@ -181,3 +185,96 @@ def test_under_the_user_datas_umask_the_release_is_readable_by_the_service_user(
         mode = path.stat().st_mode
         wanted = 0o005 if path.is_dir() else 0o004
         assert mode & wanted == wanted, f"{path}: {oct(mode)}"
+
+
+def requirement_pins(path: Path) -> dict[str, str]:
+    """name -> version of every `name==version` in a requirements file and its `-r` files."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            pins |= requirement_pins(path.parent / line.removeprefix("-r ").strip())
+        elif line:
+            requirement = Requirement(line)
+            [specifier] = requirement.specifier
+            assert specifier.operator == "==", line
+            pins[canonicalize_name(requirement.name)] = specifier.version
+    return pins
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of requirements-ec2.lock."""
+    from packaging.utils import canonicalize_name
+
+    text = (ROOT / "requirements-ec2.lock").read_text().replace("\\\n", " ")
+    entries: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith((" ", "#")):
+            pin, *options = line.split()
+            name, _, version = pin.partition("==")
+            hashes = [o.removeprefix("--hash=") for o in options if o.startswith("--hash=")]
+            entries[canonicalize_name(name)] = (version, hashes)
+    return entries
+
+
+def test_the_lock_pins_every_requirement_of_the_hosts_at_its_version_with_hashes() -> None:
+    # Re-lock after changing requirements*.txt: the command is the lock's own header.
+    lock = locked()
+    pins = requirement_pins(ROOT / "requirements-ec2.txt")
+    assert {name: lock.get(name, ("missing", []))[0] for name in pins} == pins
+    assert all(
+        hashes and all(h.startswith("sha256:") for h in hashes) for _, hashes in lock.values()
+    )
+    header = (ROOT / "requirements-ec2.lock").read_text().splitlines()[1]
+    assert "uv pip compile requirements-ec2.txt --generate-hashes" in header
+
+
+def test_the_host_installs_exactly_the_lock_checking_every_hash(tmp_path: Path) -> None:
+    # The release's default install, with a stand-in interpreter whose virtualenv's pip
+    # records what it was asked to install.
+    python = tmp_path / "python3.11"
+    python.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2 $3" = "-m venv .venv" ] || exit 64\n'
+        "mkdir -p .venv/bin\n"
+        f"printf '#!/bin/sh\\necho \"$*\" > {tmp_path}/pip-args\\n' > .venv/bin/pip\n"
+        "chmod +x .venv/bin/pip\n"
+    )
+    python.chmod(0o755)
+    result = release(
+        tmp_path,
+        "20250101T000000Z-aaaaaaa",
+        extra_env={"PYTHON": str(python)},
+        defaults=("INSTALL_CMD",),
+    )
+    assert result.returncode == 0, result.stderr
+    args = (tmp_path / "pip-args").read_text().split()
+    assert args[:1] == ["install"]
+    assert "--require-hashes" in args
+    assert args[args.index("-r") + 1] == "requirements-ec2.lock"
+
+
+def test_reuse_switches_back_to_an_unpacked_release_without_reinstalling_it(
+    tmp_path: Path,
+) -> None:
+    # What ec2/deploy.py's rollback does on a host that took the new release.
+    assert release(tmp_path, "20250101T000000Z-old0000").returncode == 0
+    assert release(tmp_path, "20250102T000000Z-new0000").returncode == 0
+    old = tmp_path / "srv" / "releases" / "20250101T000000Z-old0000"
+    (old / "INSTALLED").unlink()
+    result = release(tmp_path, "20250101T000000Z-old0000", extra_env={"REUSE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert current(tmp_path) == "20250101T000000Z-old0000"
+    assert not (old / "INSTALLED").exists(), "reused as it is, not installed again"
+
+
+def test_a_reused_release_that_fails_stays_on_disk(tmp_path: Path) -> None:
+    assert release(tmp_path, "20250101T000000Z-aaaaaaa").returncode == 0
+    unpacked = tmp_path / "srv" / "releases" / "20250101T000000Z-aaaaaaa"
+    (unpacked / "HEALTHY").unlink()
+    result = release(tmp_path, "20250101T000000Z-aaaaaaa", extra_env={"REUSE": "1"})
+    assert result.returncode != 0
+    assert unpacked.exists(), "a reused release is some host's previous one: never removed"

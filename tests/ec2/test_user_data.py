@@ -71,3 +71,53 @@ def test_first_boot_records_the_stacks_shape_for_release_sh_to_pick_the_nginx_si
     assert f'echo "{edge}" > /etc/snapboard/edge' in user_data(UseLoadBalancer=use_alb)
     release = (ROOT / "ec2" / "release.sh").read_text()
     assert all(f"site={name}" in release for name in SITES.values())
+
+
+STUBS = {
+    # The artifact bucket: CURRENT names a release when the test says so.
+    "aws": '[ "$1 $2" = "s3 cp" ] || exit 64\n'
+    'case "$3" in *CURRENT) [ -n "$CURRENT" ] && echo "$CURRENT" || exit 1 ;;'
+    ' *) : > "$4" ;; esac\n',
+    "tar": 'echo \'echo "release.sh $RELEASE" >> "$LOG"\'\n',
+    "systemctl": 'echo "systemctl $*" >> "$LOG"\n',
+}
+
+
+@pytest.mark.parametrize("current", ["", "releases/20250101T000000Z-abc1234.tar.gz"])
+def test_first_boot_installs_the_current_release_or_else_answers_the_health_check(
+    tmp_path: os.PathLike[str], current: str
+) -> None:
+    import subprocess
+    from pathlib import Path
+
+    tmp = Path(tmp_path)
+    for name, body in STUBS.items():
+        (tmp / name).write_text(f"#!/bin/sh\n{body}")
+        (tmp / name).chmod(0o755)
+    script = user_data(UseLoadBalancer="true")
+    tail = script[script.index("systemctl enable nginx") :]
+    tail = tail.replace("/tmp/snapboard-release", f"{tmp}/release")  # noqa: S108 (the host path)
+    tail = tail.replace("/etc/nginx/conf.d/", f"{tmp}/")
+    result = subprocess.run(
+        ["/bin/bash", "-euo", "pipefail", "-c", tail],
+        env={"PATH": f"{tmp}:/usr/bin:/bin", "CURRENT": current, "LOG": f"{tmp}/log"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    log = (tmp / "log").read_text().splitlines()
+    if current:
+        assert log == ["systemctl enable nginx", "release.sh 20250101T000000Z-abc1234"]
+        assert not (tmp / "snapboard.conf").exists()
+    else:
+        assert log == ["systemctl enable nginx", "systemctl start nginx"]
+        assert "location = /health" in (tmp / "snapboard.conf").read_text()
+
+
+def test_the_group_gives_first_boot_time_to_install_before_health_checks_count() -> None:
+    from tests.ec2.template import template
+
+    group = template()["Resources"]["AutoScalingGroup"]["Properties"]
+    assert group["HealthCheckType"] == "ELB"
+    assert group["HealthCheckGracePeriod"] >= 600
