@@ -46,7 +46,7 @@ FOLDER_ROOT = "/snapboard/users"
 PENDING_TTL = dt.timedelta(hours=24)
 SIGNED_URL_TTL_SECONDS = 3600
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
-# Direct uploads skip the 6 MiB API body limit; ImageKit's free plan allows 25 MB.
+# Direct uploads skip the API's body limit (Lambda's); ImageKit's free plan allows 25 MB.
 MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
 SWEEP_BATCH = 500
 

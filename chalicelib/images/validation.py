@@ -29,7 +29,8 @@ from chalicelib.logs import get_logger
 
 log = get_logger("images")
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Within the API's body limit (wire.MAX_BODY_BYTES) with room for the multipart form.
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # Animated GIF/WebP: every frame costs memory when re-encoded.
 MAX_TOTAL_FRAME_PIXELS = 4 * MAX_PIXELS

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import signal
-import time
 from dataclasses import replace
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -91,7 +90,8 @@ def test_the_event_is_a_complete_rest_api_proxy_event(shim: Shim) -> None:
     assert context["stage"] == "api"
     assert context["resourcePath"] == "/echo"
     assert context["domainName"] == "api.example.com"
-    assert context["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "curl/8"}
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["userAgent"] == "curl/8"
     assert len(context["requestId"]) == 36
 
 
@@ -170,9 +170,9 @@ def test_a_known_path_with_another_method_is_a_405_problem_with_allow(svc: Clien
         ("/things/special", "/things/special", {}),
         ("/things/t1", "/things/{thing_id}", {"thing_id": "t1"}),
         ("/things/t1/", "/things/{thing_id}", {"thing_id": "t1"}),
-        ("/things/t1/more", "/things/{proxy+}", {"proxy+": "t1/more"}),
-        ("/things", "/{proxy+}", {"proxy+": "things"}),
-        ("/x/y/z", "/{proxy+}", {"proxy+": "x/y/z"}),
+        ("/things/t1/more", "/things/{proxy+}", {"proxy": "t1/more"}),
+        ("/things", "/{proxy+}", {"proxy": "things"}),
+        ("/x/y/z", "/{proxy+}", {"proxy": "x/y/z"}),
         ("/", "/", {}),
     ],
 )
@@ -197,12 +197,12 @@ def test_a_path_parameter_arrives_percent_encoded_as_on_api_gateway(svc: Clients
     assert reply.json == {"thing_id": "a%20b"}
 
 
-def test_an_app_without_a_route_for_the_path_gets_a_404_problem(svc: Clients) -> None:
+def test_an_app_without_a_route_for_the_path_gets_api_gateways_403(svc: Clients) -> None:
     bare = Chalice("bare")
     status, headers, body = call_wsgi(Shim(bare, CONFIG), environ_for(path="/anything"))
-    assert status == 404
-    assert ("Content-Type", "application/problem+json") in headers
-    assert b'"not_found"' in body
+    assert status == 403
+    assert ("Content-Type", "application/json") in headers
+    assert json.loads(body) == {"message": "Missing Authentication Token"}
 
 
 def test_chalice_authorizers_are_refused_at_start() -> None:
@@ -261,8 +261,8 @@ def test_a_declared_body_over_six_mib_is_refused_before_it_is_read(
 ) -> None:
     status, headers, body = call_wsgi(shim, declaring(declared))
     assert status == 413
-    assert ("Content-Type", "application/problem+json") in headers
-    assert b'"payload_too_large"' in body
+    assert ("Content-Type", "application/json") in headers
+    assert json.loads(body) == {"message": "Request Too Long"}
 
 
 @pytest.mark.parametrize("declared", ["\u00b2", "\u0661\u0662", "12x", "-1"])
@@ -278,7 +278,7 @@ def test_a_chunked_body_over_six_mib_is_refused(shim: Shim) -> None:
     environ["wsgi.input_terminated"] = True
     status, _, body = call_wsgi(shim, environ)
     assert status == 413
-    assert b'"payload_too_large"' in body
+    assert json.loads(body) == {"message": "Request Too Long"}
 
 
 def test_a_chunked_body_within_the_limit_reaches_the_app(shim: Shim) -> None:
@@ -288,14 +288,14 @@ def test_a_chunked_body_within_the_limit_reaches_the_app(shim: Shim) -> None:
     assert event_of(shim, environ)["body"] == '{"a": 1}'
 
 
-def test_a_request_that_outlives_the_lambda_timeout_is_a_504_problem(svc: Clients) -> None:
+def test_a_request_that_outlives_the_lambda_timeout_is_api_gateways_502(svc: Clients) -> None:
     impatient = Shim(probe.app, replace(CONFIG, timeout_s=0.2))
-    started = time.monotonic()
     status, headers, body = call_wsgi(impatient, environ_for(path="/slow"))
-    assert time.monotonic() - started < 2
-    assert status == 504
-    assert ("Content-Type", "application/problem+json") in headers
-    assert b'"timeout"' in body, "the view's `except Exception` must not swallow the timeout"
+    assert status == 502
+    assert ("Content-Type", "application/json") in headers
+    assert json.loads(body) == {"message": "Internal server error"}, (
+        "the view's `except Exception` must not swallow the timeout"
+    )
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "no alarm left armed"
     assert call_wsgi(impatient, environ_for())[0] == 200
 
