@@ -335,3 +335,81 @@ def test_trusted_proxies_are_configurable_as_networks(svc: Clients) -> None:
 def test_a_bad_trusted_proxies_value_stops_the_start_naming_the_variable() -> None:
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
         ShimConfig.load({"TRUSTED_PROXIES": "localhost"}, ROOT)
+
+
+def test_without_a_raw_target_the_path_is_rebuilt_from_path_info(svc: Clients) -> None:
+    # A server that passes neither RAW_URI nor REQUEST_URI decodes %2F into PATH_INFO:
+    # the README names this limit. gunicorn passes RAW_URI, used as sent.
+    shim = Shim(probe.app, CONFIG)
+    decoded = call_wsgi(shim, environ_for(path="/things/a/b"))
+    assert decoded[0] == 404, "two segments: only the catch-all matches"
+    raw = environ_for(path="/things/a/b")
+    raw["RAW_URI"] = "/things/a%2Fb?x=1"
+    status, _, body = call_wsgi(shim, raw)
+    assert (status, json.loads(body)) == (200, {"thing_id": "a%2Fb"})
+
+
+class Failing(Chalice):
+    """An app whose handler fails outside any view, where Chalice catches nothing."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__("failing")
+        self.answer = answer
+        self.route("/")(lambda: {})
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        RuntimeError("escaped"),
+        {"body": "no status"},
+        {"statusCode": "200", "body": ""},
+        {"statusCode": 200, "body": b"bytes"},
+        "not a dict",
+    ],
+    ids=["exception", "no-status", "status-text", "body-bytes", "not-a-dict"],
+)
+def test_a_function_error_or_a_malformed_answer_is_api_gateways_502(answer: Any) -> None:
+    status, headers, body = call_wsgi(Shim(Failing(answer), CONFIG), environ_for(path="/"))
+    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+    assert ("x-amzn-ErrorType", "InternalServerErrorException") in headers
+    assert b"escaped" not in body
+
+
+def test_an_untrusted_peer_cannot_choose_the_forwarded_proto_or_port(shim: Shim) -> None:
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Port": "1", "X-Forwarded-For": "1.2.3.4"}
+    event = event_of(shim, environ_for(peer="203.0.113.50", headers=headers))
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+    assert event["headers"]["X-Forwarded-Port"] == "80"
+    assert event["headers"]["X-Forwarded-For"] == "1.2.3.4, 203.0.113.50"
+
+
+def test_a_trusted_proxys_forwarded_headers_are_passed_on(shim: Shim) -> None:
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Port": "8443",
+        "X-Forwarded-For": "1.2.3.4",
+    }
+    event = event_of(shim, environ_for(headers=headers))
+    assert event["headers"]["X-Forwarded-Proto"] == "https"
+    assert event["headers"]["X-Forwarded-Port"] == "8443"
+    assert event["headers"]["X-Forwarded-For"] == "1.2.3.4"
+
+
+def test_a_header_in_both_maps_is_sent_with_its_multi_values_only() -> None:
+    app = Failing(
+        {
+            "statusCode": 200,
+            "headers": {"X-One": "1", "Set-Cookie": "single"},
+            "multiValueHeaders": {"set-cookie": ["a=1", "b=2"]},
+            "body": "",
+        }
+    )
+    _, headers, _ = call_wsgi(Shim(app, CONFIG), environ_for(path="/"))
+    assert [v for k, v in headers if k.lower() == "set-cookie"] == ["a=1", "b=2"]
+    assert ("X-One", "1") in headers
