@@ -4,7 +4,7 @@ The references: AWS SAM's sample proxy event (``AwsProxy.json`` beside this
 file, copied from aws/aws-sam-cli ``samcli/lib/generated_sample_events/events/
 apigateway/AwsProxy.json`` at fe8f8dbb), SAM's ``construct_v1_event``, the
 smoke tests Chalice runs on a real API Gateway (aws/chalice
-``tests/aws/test_features.py``, whose app the plain one below follows) and
+``tests/aws/test_features.py``, whose app ``tests/ec2/plain.py`` follows) and
 AWS's documentation of the proxy integration, the gateway responses and the
 Lambda quotas.
 
@@ -20,9 +20,11 @@ import http.client
 import io
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,112 +32,20 @@ from urllib.parse import unquote_to_bytes
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.composition import Clients
 from ec2.shim import Shim, ShimConfig
-from tests.ec2 import probe
-from tests.ec2.test_gunicorn import gunicorn
-from tests.support import Http, call_wsgi
+from tests.conftest import ROOT
+from tests.ec2 import plain, probe
+from tests.ec2.plain import API_KEY
+from tests.support import Http, call_wsgi, free_port, wait_until_serving
 
 SAMPLE = json.loads((Path(__file__).with_name("AwsProxy.json")).read_text())
 # In every real event and in construct_v1_event, though not in the sample.
 DOCUMENTED_CONTEXT_KEYS = {"domainName", "domainPrefix", "extendedRequestId"}
-API_KEY = "parity-test-key"
 MIB = 1024 * 1024
 BROWSER_ACCEPT = "text/html,application/xhtml+xml;q=0.9,image/webp,*/*;q=0.8"
 CHALICE_ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
-
-plain = Chalice("plain")
-
-
-@plain.route("/echo", methods=["GET", "POST"], content_types=["application/json", "text/plain"])
-def echo() -> dict[str, Any]:
-    request = plain.current_request
-    assert request is not None
-    return {"event": request.to_original_event()}
-
-
-@plain.route("/echo/{value}")
-def echo_value(value: str) -> dict[str, Any]:
-    return {"value": value}
-
-
-@plain.route("/files/{proxy+}")
-def files() -> dict[str, Any]:
-    request = plain.current_request
-    assert request is not None
-    assert request.uri_params is not None
-    return {"proxy": request.uri_params["proxy"]}
-
-
-@plain.route("/cors", methods=["GET", "POST", "PUT"], cors=True)
-def supports_cors() -> dict[str, bool]:
-    return {"cors": True}
-
-
-@plain.route(
-    "/custom_cors",
-    methods=["GET", "POST", "PUT"],
-    cors=CORSConfig(
-        allow_origin="https://foo.example.com",
-        allow_headers=["X-Special-Header"],
-        max_age=600,
-        expose_headers=["X-Special-Header"],
-        allow_credentials=True,
-    ),
-)
-def supports_custom_cors() -> dict[str, bool]:
-    return {"cors": True}
-
-
-@plain.route("/api-key-required", api_key_required=True)
-def api_key_required() -> dict[str, bool]:
-    return {"success": True}
-
-
-@plain.route("/binary", methods=["POST"], content_types=["application/octet-stream"])
-def binary_round_trip() -> Response:
-    request = plain.current_request
-    assert request is not None
-    return Response(request.raw_body, headers={"Content-Type": "application/octet-stream"})
-
-
-@plain.route("/get-binary")
-def binary_response() -> Response:
-    return Response(b"\xde\xad\xbe\xef", headers={"Content-Type": "application/octet-stream"})
-
-
-@plain.route("/upload", methods=["POST"], content_types=["image/png", "text/plain"])
-def upload() -> dict[str, int]:
-    request = plain.current_request
-    assert request is not None
-    return {"received": len(request.raw_body)}
-
-
-@plain.route("/big")
-def big() -> Response:
-    request = plain.current_request
-    assert request is not None
-    assert request.query_params is not None
-    size = int(request.query_params["bytes"])
-    return Response("x" * size, headers={"Content-Type": "text/plain"})
-
-
-@plain.route("/slow")
-def slow() -> dict[str, str]:
-    try:
-        time.sleep(5)
-    except Exception:
-        return {"swallowed": "yes"}
-    return {"slept": "yes"}
-
-
-def serve_plain() -> Shim:
-    """The plain app as gunicorn serves it here: ``tests.ec2.test_parity:serve_plain()``."""
-    config = ShimConfig.load({"API_KEYS": API_KEY})
-    return Shim(plain, replace(config, timeout_s=0.5))
-
 
 # ------------------------------------------------------------------ transports
 
@@ -222,17 +132,30 @@ def over_http(base: str) -> Send:
 
 @pytest.fixture(scope="module")
 def served_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("parity")
-    app = "tests.ec2.test_parity:serve_plain()"
-    with gunicorn(app, "--workers", "1", data_dir=tmp / "data", log=tmp / "log") as base:
-        yield base
+    """gunicorn with its defaults (a sync worker): ec2/gunicorn.conf.py seeds Snapboard's data."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("parity") / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*command, "tests.ec2.plain:serve()"], cwd=ROOT, stdout=output, stderr=output
+        )
+    try:
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/", server, "gunicorn")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(params=["in-process", "gunicorn"])
 def send(request: pytest.FixtureRequest) -> Send:
     if request.param == "gunicorn":
         return over_http(request.getfixturevalue("served_plain"))
-    return in_process(serve_plain())
+    return in_process(plain.serve())
 
 
 @pytest.fixture
@@ -380,7 +303,7 @@ def test_a_route_that_requires_an_api_key_is_forbidden_without_a_valid_one(send:
 
 def test_an_app_with_api_key_routes_does_not_start_without_api_keys() -> None:
     with pytest.raises(ValueError, match="API_KEYS"):
-        Shim(plain, ShimConfig.load({}))
+        Shim(plain.plain, ShimConfig.load({}))
 
 
 def test_the_api_keys_stay_out_of_the_configs_repr() -> None:
