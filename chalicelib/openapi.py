@@ -31,7 +31,7 @@ _ERROR_TEXT = {
     404: "No such resource",
     409: "Conflicts with the current state",
     412: "The If-Match precondition failed",
-    413: "Body larger than 6 MiB",
+    413: "Body larger than 4,669,440 bytes",
     415: "Unsupported Content-Type",
     422: "Invalid input; `errors` names each field",
     429: "Rate limited; see Retry-After",

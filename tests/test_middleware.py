@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import wire
 from chalicelib.composition import Clients
 from chalicelib.settings import Settings
 from tests.support import Http
@@ -110,9 +111,12 @@ def test_a_preflight_from_a_disallowed_origin_gets_no_cors_headers(cors_client: 
     assert "access-control-allow-origin" not in reply.headers
 
 
-def test_a_body_over_six_mib_is_a_413_problem(client: Http) -> None:
+def test_a_body_over_the_limit_is_a_413_problem(client: Http) -> None:
+    # Within Lambda's event limit, so the app answers on both runtimes.
     reply = client.post(
-        "/health", body=b"x" * (6 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"}
+        "/health",
+        body=b"x" * (wire.MAX_BODY_BYTES + 1),
+        headers={"Content-Type": "application/json"},
     )
     assert reply.status == 413
     assert reply.problem["code"] == "payload_too_large"
@@ -120,8 +124,8 @@ def test_a_body_over_six_mib_is_a_413_problem(client: Http) -> None:
 
 def test_a_content_length_of_thousands_of_digits_is_a_413(client: Http) -> None:
     reply = client.post("/health", body=b"", headers={"Content-Length": "9" * 5000})
+    # On EC2 the shim refuses it first, as API Gateway would on Lambda ({"message": ...}).
     assert reply.status == 413
-    assert reply.problem["code"] == "payload_too_large"
 
 
 def test_a_content_length_of_non_ascii_digits_is_ignored_not_a_500(client: Http) -> None:

@@ -195,8 +195,9 @@ def test_a_rate_limit_never_asks_to_retry_in_zero_seconds() -> None:
 
 
 def test_a_body_of_450_000_unknown_keys_is_refused_with_one_short_error() -> None:
+    # The finding's body (5.3 MB); the route's body limit is not checked here.
     wide = json.dumps({f"k{i}": 1 for i in range(450_000)}, separators=(",", ":")).encode()
-    assert 5_000_000 < len(wide) < wire.MAX_BODY_BYTES
+    assert len(wide) > 5_000_000
     with pytest.raises(errors.InvalidInput) as caught:
         wire.parse_json_body(make_request(wide), Sample)
     assert [e.field for e in caught.value.errors] == ["body"]

@@ -75,7 +75,7 @@ class AvatarPublic(BaseModel):
 class UploadForm(BaseModel):
     """The fields of a ``multipart/form-data`` upload."""
 
-    file: bytes = Field(description="The image: JPEG, PNG, WebP, GIF or AVIF, at most 5 MiB.")
+    file: bytes = Field(description="The image: JPEG, PNG, WebP, GIF or AVIF, at most 4 MiB.")
     alt: str | None = Field(default=None, max_length=300, description="Text for `<img alt>`.")
 
 

@@ -61,7 +61,7 @@ class UploadQuery(BaseModel):
 def upload_image(ctx: Context, *, query: UploadQuery, user: Principal) -> ImagePublic:
     """Upload an image: a raw `image/*` body, or `multipart/form-data` field `file`.
 
-    JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 5 MiB and 40
+    JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 4 MiB and 40
     megapixels. It is stored upright and without EXIF/GPS metadata, and stays
     `pending` until a post or the avatar uses it. `alt` is a query parameter
     or a multipart field.

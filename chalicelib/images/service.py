@@ -64,6 +64,7 @@ SIGNED_URL_TTL_SECONDS = 3600
 # renames the files itself once the post has changed.
 CONCEAL_GRACE = dt.timedelta(minutes=10)
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
+# Direct uploads skip the API's body limit (Lambda's).
 MAX_DIRECT_UPLOAD_BYTES = validation.MAX_DIRECT_UPLOAD_BYTES
 SWEEP_BATCH = 500
 # An attach whose post write and compensation both failed is found by the sweep among

@@ -29,8 +29,9 @@ from chalicelib.logs import get_logger
 
 log = get_logger("images")
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# Direct uploads skip the 6 MiB API body limit; ImageKit's free plan allows 20 MB for images.
+# Within the API's body limit (wire.MAX_BODY_BYTES) with room for the multipart form.
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+# Direct uploads skip the API's body limit; ImageKit's free plan allows 20 MB for images.
 MAX_DIRECT_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # Animated GIF/WebP: every frame costs memory when re-encoded.

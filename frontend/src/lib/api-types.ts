@@ -329,7 +329,7 @@ export interface paths {
         put?: never;
         /**
          * Upload an image: a raw `image/*` body, or `multipart/form-data` field `file`.
-         * @description JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 5 MiB and 40
+         * @description JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 4 MiB and 40
          *     megapixels. It is stored upright and without EXIF/GPS metadata, and stays
          *     `pending` until a post or the avatar uses it. `alt` is a query parameter
          *     or a multipart field.
@@ -881,7 +881,7 @@ export interface components {
             /**
              * File
              * Format: binary
-             * @description The image: JPEG, PNG, WebP, GIF or AVIF, at most 5 MiB.
+             * @description The image: JPEG, PNG, WebP, GIF or AVIF, at most 4 MiB.
              */
             file: string;
             /**
@@ -1093,7 +1093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1189,7 +1189,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1276,7 +1276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1379,7 +1379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,7 +1493,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1569,7 +1569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1685,7 +1685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1761,7 +1761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1967,7 +1967,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2108,7 +2108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2329,7 +2329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2419,7 +2419,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2589,7 +2589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2828,7 +2828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2924,7 +2924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than 6 MiB */
+            /** @description Body larger than 4,669,440 bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
