@@ -21,30 +21,42 @@ ALGORITHM = "HS256"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 # Tolerated difference between the clocks of the machines that issue and check tokens.
 CLOCK_SKEW = timedelta(seconds=30)
-_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid", "ver"]
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid"]
 
 
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str
     session_id: str
-    version: int
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_in: int
 
 
 def issue_access_token(
-    *, secret: str, user_id: str, session_id: str, version: int, roles: list[str], now: datetime
-) -> str:
+    *,
+    secret: str,
+    user_id: str,
+    session_id: str,
+    roles: list[str],
+    now: datetime,
+    not_after: datetime,
+) -> AccessToken:
+    """A token for one family; it never outlives ``not_after``, the family's own end."""
     issued = int(now.timestamp())
+    lifetime = int(min(ACCESS_TOKEN_TTL, not_after - now).total_seconds())
     claims = {
         "sub": user_id,
         "sid": session_id,
-        "ver": version,
         "roles": roles,
         "iat": issued,
-        "exp": issued + int(ACCESS_TOKEN_TTL.total_seconds()),
+        "exp": issued + lifetime,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return AccessToken(jwt.encode(claims, secret, algorithm=ALGORITHM), lifetime)
 
 
 def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClaims:
@@ -70,7 +82,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
         or not isinstance(roles, list)
         or not isinstance(issued, int | float)
         or not isinstance(expires, int | float)
-        or not isinstance(claims["ver"], int)
+        or not isinstance(claims["sid"], str)
     ):
         raise invalid
     moment = now.timestamp()
@@ -82,8 +94,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
         )
     return AccessClaims(
         user_id=claims["sub"],
-        session_id=str(claims["sid"]),
-        version=claims["ver"],
+        session_id=claims["sid"],
     )
 
 
