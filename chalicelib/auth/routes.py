@@ -144,7 +144,7 @@ def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
 def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> Answer:
     """Set a new password with the token from the mailed link; every session ends.
 
-    The browser that did it becomes a known device (the ``known_device`` cookie):
+    The browser that did it becomes a known device (the `known_device` cookie):
     it can sign in even while others keep failing to.
     """
     _require_own_origin(ctx)
