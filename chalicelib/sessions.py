@@ -53,6 +53,10 @@ class SessionRecord:
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
 
+    def lasts_until(self, moment: datetime) -> bool:
+        """Whether the family will still be live at ``moment`` unless revoked (its 30 days)."""
+        return self.revoked_at is None and self.absolute_expires_at >= moment
+
 
 def _record(doc: dict[str, Any]) -> SessionRecord:
     return SessionRecord(

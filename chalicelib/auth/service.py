@@ -220,12 +220,11 @@ def _issue(
         session_id=session.id,
         roles=list(user.roles),
         now=now,
-        not_after=session.absolute_expires_at,
     )
     return Issued(
         user=user,
-        access_token=access.token,
-        expires_in=access.expires_in,
+        access_token=access,
+        expires_in=int(tokens.ACCESS_TOKEN_TTL.total_seconds()),
         refresh_token=refresh,
     )
 
@@ -240,7 +239,10 @@ def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> I
     now = clock()
     presented = tokens.digest(token)
     session = sessions.find_current(db=db, token_hash=presented)
-    if session is not None and session.is_live(now):
+    # No access token may outlive its family: the last one is issued a token's
+    # lifetime before the family's 30 days end.
+    token_ends = now + tokens.ACCESS_TOKEN_TTL
+    if session is not None and session.is_live(now) and session.lasts_until(token_ends):
         user = _active_user(db, session, now)
         new_refresh = tokens.new_secret()
         if sessions.rotate(db=db, session=session, new_hash=tokens.digest(new_refresh), now=now):
@@ -251,7 +253,7 @@ def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> I
             "The session has ended; sign in again.", code="session_expired"
         )
     family = sessions.find_replaced(db=db, token_hash=presented)
-    if family is None or not family.is_live(now):
+    if family is None or not family.is_live(now) or not family.lasts_until(token_ends):
         raise errors.Unauthenticated(
             "The refresh token is not valid.", code="invalid_refresh_token"
         )

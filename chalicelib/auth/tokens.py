@@ -30,33 +30,20 @@ class AccessClaims:
     session_id: str
 
 
-@dataclass(frozen=True)
-class AccessToken:
-    token: str
-    expires_in: int
-
-
 def issue_access_token(
-    *,
-    secret: str,
-    user_id: str,
-    session_id: str,
-    roles: list[str],
-    now: datetime,
-    not_after: datetime,
-) -> AccessToken:
-    """A token for one family; it never outlives ``not_after``, the family's own end."""
+    *, secret: str, user_id: str, session_id: str, roles: list[str], now: datetime
+) -> str:
+    """A token for one family (``sid``): it works while the family is on the user's list."""
     issued = int(now.timestamp())
-    lifetime = int(min(ACCESS_TOKEN_TTL, not_after - now).total_seconds())
     claims = {
         "sub": user_id,
         "sid": session_id,
         "roles": roles,
         "iat": issued,
-        "exp": issued + lifetime,
+        "exp": issued + int(ACCESS_TOKEN_TTL.total_seconds()),
         "jti": uuid.uuid4().hex,
     }
-    return AccessToken(jwt.encode(claims, secret, algorithm=ALGORITHM), lifetime)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClaims:
