@@ -184,7 +184,10 @@ def login(
     log.info({"event": "login", "user_id": user.id, "session_id": session.id})
     issued = _issue(settings, user, session, refresh, now)
     secret = settings.jwt_secret.get_secret_value()
-    return replace(issued, device_token=devices.issue(secret=secret, user_id=user.id, now=now))
+    device_token = devices.issue(
+        secret=secret, user_id=user.id, password_hash=user.password_hash, now=now
+    )
+    return replace(issued, device_token=device_token)
 
 
 def _known_device(
@@ -195,8 +198,11 @@ def _known_device(
     now: datetime,
 ) -> devices.Device | None:
     """The caller's device, if it has signed in to this account before and has tries left."""
-    device = devices.read(token, secret=settings.jwt_secret.get_secret_value(), now=now)
-    if device is None or user is None or device.user_id != user.id:
+    secret = settings.jwt_secret.get_secret_value()
+    device = devices.read(token, secret=secret, now=now)
+    if device is None or user is None:
+        return None
+    if not device.knows(user_id=user.id, password_hash=user.password_hash, secret=secret):
         return None
     if rate_limiter.exceeded(limiter.LOGIN_FAILURES_PER_DEVICE, device.device_id) is not None:
         return None  # it spent its own tries: from now on judged like any stranger
@@ -464,11 +470,12 @@ def confirm_password_reset(
         raise invalid
     # The other links mailed meanwhile are void: one reset per set of links.
     onetime.spend_all(db=db, user_id=user.id, purpose="reset_password", now=now)
+    password_hash = password_hasher.hash(data.password)
     user_repository.update_fields(
         db=db,
         user_id=user.id,
         fields={
-            "password_hash": password_hasher.hash(data.password),
+            "password_hash": password_hash,
             # Following the emailed link proves the address.
             "email_verified": True,
         },
@@ -480,7 +487,8 @@ def confirm_password_reset(
     rate_limiter.clear(limiter.LOGIN_FAILURES_PER_EMAIL, lookup_key(user.email))
     rate_limiter.clear(limiter.LOGIN_FAILURES_PER_EMAIL_DAY, lookup_key(user.email))
     log.info({"event": "password_reset", "user_id": user.id})
-    return devices.issue(secret=settings.jwt_secret.get_secret_value(), user_id=user.id, now=now)
+    secret = settings.jwt_secret.get_secret_value()
+    return devices.issue(secret=secret, user_id=user.id, password_hash=password_hash, now=now)
 
 
 # ------------------------------------------------------------------------- mail

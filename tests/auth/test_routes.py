@@ -421,6 +421,25 @@ def test_the_owner_recovers_through_the_reset_link_while_strangers_keep_failing(
     assert _login(client, "ann@example.com", "new-harbour-42", device=device).status == 200
 
 
+@from_many_addresses
+def test_a_device_known_before_a_password_reset_is_a_stranger_after_it(
+    accounts: Accounts, client: Http
+) -> None:
+    accounts.register("ann")
+    # Someone who had the old password (and so a known-device cookie)...
+    thief = _device(_login(client, "ann@example.com", PASSWORD, ip="198.51.100.250"))
+    client.post("/auth/password-reset", json={"email": "ann@example.com"})
+    confirm = client.post(
+        "/auth/password-reset/confirm",
+        json={"token": accounts.last_token("ann@example.com"), "password": "new-harbour-42"},
+    )
+    owner = _device(confirm)
+    _strangers_fail(client, "ann@example.com", 10)
+    # ...is throttled like any stranger once the owner has reset it; the owner is not.
+    assert _login(client, "ann@example.com", "new-harbour-43", device=thief).status == 429
+    assert _login(client, "ann@example.com", "new-harbour-42", device=owner).status == 200
+
+
 def test_the_same_address_and_email_are_limited_to_ten_attempts_a_minute(
     accounts: Accounts, clock: FakeClock
 ) -> None:
