@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
+import mongomock
 import pytest
 
 from chalicelib import composition
@@ -30,13 +32,17 @@ def test_importing_the_app_imports_no_sdk_and_reads_no_settings() -> None:
     assert result.stdout.strip() == "[] None"
 
 
-def test_the_embedded_stand_in_is_used_without_a_uri() -> None:
-    client = build_mongo_client(Settings.from_env({}))
-    assert type(client).__module__.startswith("mongomock")
+def test_the_embedded_stand_in_is_used_without_a_uri(tmp_path: Path) -> None:
+    client = build_mongo_client(Settings.from_env({"DATA_DIR": str(tmp_path)}))
+    try:
+        assert isinstance(client, mongomock.MongoClient)
+        assert (tmp_path / "embedded.sqlite3").exists()
+    finally:
+        client.close()
 
 
-def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
-    lazy = Clients(Settings.from_env({}))
+def test_clients_are_built_once_even_under_concurrent_first_use(tmp_path: Path) -> None:
+    lazy = Clients(Settings.from_env({"DATA_DIR": str(tmp_path)}))
     seen: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -50,12 +56,14 @@ def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
     for thread in threads:
         thread.join()
     assert len(set(seen)) == 1
+    lazy.mongo_client.close()
 
 
-def test_dev_applies_indexes_at_first_use_of_the_database() -> None:
-    lazy = Clients(Settings.from_env({}))
+def test_dev_applies_indexes_at_first_use_of_the_database(tmp_path: Path) -> None:
+    lazy = Clients(Settings.from_env({"DATA_DIR": str(tmp_path)}))
     assert "email_unique" in {i["name"] for i in lazy.db.users.list_indexes()}
     assert lazy.db is lazy.db
+    lazy.mongo_client.close()
 
 
 @pytest.mark.usefixtures("process_clients")
