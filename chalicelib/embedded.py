@@ -74,7 +74,7 @@ _CollectionStoreBase: Any = mongomock_store.CollectionStore
 STORE_FILE = "embedded.sqlite3"
 LOCK_FILE = "embedded.lock"
 # Long enough for a gunicorn worker being replaced to let go; short enough to tell a person.
-LOCK_WAIT_SECONDS = 10.0
+LOCK_WAIT_SECONDS = 5.0
 # The journal's layout; a file from a newer layout is refused rather than misread.
 FORMAT_VERSION = 1
 
@@ -95,6 +95,9 @@ class StoreInUse(ConfigError):
 
     def __init__(self, problem: str) -> None:
         super().__init__([problem])
+
+    def __str__(self) -> str:
+        return self.problems[0]
 
 
 # ------------------------------------------------------------------ ownership
