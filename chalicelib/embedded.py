@@ -343,6 +343,14 @@ class _Server(_ServerStore):  # type: ignore[misc]
             self._journal_failed = True
             raise
 
+    def encode(self, document: dict[str, Any]) -> bytes:
+        """``document`` as BSON; one that BSON cannot hold fails the write, as pymongo would."""
+        try:
+            return bson.encode(document)
+        except BaseException:
+            self._journal_failed = True
+            raise
+
     # ---- loading
 
     def _load(self) -> int:
@@ -427,7 +435,7 @@ class _CollectionStore(_CollectionStoreBase):  # type: ignore[misc]
             "ON CONFLICT (db, collection, id) DO UPDATE SET document = excluded.document",
             *self._where,
             _id_key(document["_id"]),
-            bson.encode(document),
+            self.db.server.encode(document),
         )
 
     def __delitem__(self, key: Any) -> None:
