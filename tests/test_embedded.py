@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from bson.errors import InvalidDocument
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, InvalidDocument
+from pymongo.errors import DuplicateKeyError
 
 from chalicelib import db as app_db
 from chalicelib import embedded
