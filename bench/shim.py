@@ -159,7 +159,8 @@ def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[Serve
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # The first start of an embedded store loads the demo data set first.
+        deadline = time.monotonic() + 90
         while _status(base + "/health") is None:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start for {app}")

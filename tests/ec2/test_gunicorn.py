@@ -51,7 +51,8 @@ def gunicorn(app: str, *flags: str, data_dir: Path, log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_until_serving(f"{base}/health", server, "gunicorn")
+            # The first start of an embedded store loads the demo data set first.
+            wait_until_serving(f"{base}/health", server, "gunicorn", seconds=90)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
         yield base
