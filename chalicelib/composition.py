@@ -15,7 +15,11 @@ Tests build their own app: ``create_app(Clients(settings, mongo_client=...))``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import shutil
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalice.app import Rate
+from pydantic import SecretStr
 
 from chalicelib import logs, middleware
 from chalicelib.auth.routes import authenticate_request
@@ -51,6 +56,11 @@ if TYPE_CHECKING:
     from chalicelib.ratelimit.limiter import RateLimiter
 
 T = TypeVar("T")
+
+# What the dev backends keep under DATA_DIR, beside the embedded store.
+MEDIA_DIR = "media"
+OUTBOX_DIR = "outbox"
+KEYS_DIR = "keys"
 
 # Fail a health probe or a request fast instead of after the driver's 30 s.
 SERVER_SELECTION_TIMEOUT_MS = 2_000
@@ -154,10 +164,10 @@ class Clients:
 
 def build_mongo_client(settings: Settings) -> MongoClient[dict[str, Any]]:
     if settings.mongodb_uri is None:
-        import mongomock
+        from chalicelib import embedded
 
-        client: MongoClient[dict[str, Any]] = mongomock.MongoClient(tz_aware=True)
-        return client
+        # mongomock, with every write kept under DATA_DIR (chalicelib/embedded.py).
+        return embedded.open_client(Path(settings.data_dir))
     from pymongo import MongoClient
 
     uri = settings.mongodb_uri.get_secret_value()
@@ -180,7 +190,7 @@ def build_mailer(settings: Settings) -> Mailer:
         return SesMailer(boto3.client("sesv2"), sender=settings.mail_from)
     from chalicelib.mail.outbox import OutboxMailer
 
-    return OutboxMailer(Path(settings.data_dir) / "outbox", sender=settings.mail_from)
+    return OutboxMailer(Path(settings.data_dir) / OUTBOX_DIR, sender=settings.mail_from)
 
 
 def build_image_store(settings: Settings) -> ImageStore:
@@ -197,7 +207,6 @@ def build_image_store(settings: Settings) -> ImageStore:
         )
     import hashlib
     import hmac
-    from pathlib import Path
 
     from chalicelib.images.local import LocalStore
 
@@ -205,7 +214,7 @@ def build_image_store(settings: Settings) -> ImageStore:
     jwt_key = settings.jwt_secret.get_secret_value().encode()
     key = hmac.new(jwt_key, b"snapboard local media", hashlib.sha256).hexdigest()
     return LocalStore(
-        Path(settings.data_dir) / "media", base_url=settings.public_base_url, signing_key=key
+        Path(settings.data_dir) / MEDIA_DIR, base_url=settings.public_base_url, signing_key=key
     )
 
 
@@ -224,14 +233,51 @@ def process_clients() -> Clients:
     if _process is None:
         with _process_lock:
             if _process is None:
-                _process = Clients(Settings.from_env(environment_with_secrets(os.environ)))
+                settings = Settings.from_env(environment_with_secrets(os.environ))
+                _process = Clients(with_kept_dev_keys(settings))
     return _process
+
+
+def with_kept_dev_keys(settings: Settings) -> Settings:
+    """With the embedded store and no ``JWT_SECRET``: the dev key kept beside the store.
+
+    Made once under ``DATA_DIR/keys`` and read back by every later process, so
+    sessions and signed media URLs outlive a restart just as the data does (the
+    local store's media key is derived from it).
+    """
+    if not (settings.uses_embedded_mongo and settings.jwt_secret_is_random):
+        return settings
+    key = kept_secret(Path(settings.data_dir) / KEYS_DIR / "jwt")
+    return settings.model_copy(update={"jwt_secret": SecretStr(key)})
+
+
+def kept_secret(path: Path) -> str:
+    """A random key made once at ``path`` (owner-only), then read back."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        # Atomic: of processes starting together, the first to link wins; the others read it.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
 
 
 def forget_process_clients() -> None:
     """Drop the process-wide clients, so the next use reads the environment again (tests)."""
     global _process
     with _process_lock:
+        if _process is not None and "mongo_client" in _process._built:
+            _process.mongo_client.close()  # the embedded store lets another owner in
         _process = None
 
 
@@ -324,3 +370,39 @@ def seed_demo(clients: Resources, *, posts_count: int | None = None) -> Seeded:
         clock=clients.clock,
         posts_count=demo.POSTS if posts_count is None else posts_count,
     )
+
+
+def load_demo(clients: Resources) -> Seeded | None:
+    """Load the demo data set into an empty database (no accounts); None when it is not empty.
+
+    Into the embedded store it is one transaction: a process killed half-way leaves
+    the store empty, and the next start loads it again. The local media folder of
+    an empty embedded store can only hold files of such a cut-short load: they go first.
+    """
+    if clients.db.users.find_one({}, {"_id": 1}) is not None:
+        return None
+    if not clients.settings.uses_embedded_mongo:
+        return seed_demo(clients)
+    from chalicelib import embedded
+
+    client = clients.mongo_client
+    if not isinstance(client, embedded.EmbeddedClient):  # a test's own stand-in
+        return seed_demo(clients)
+    if clients.settings.image_store == "local":
+        shutil.rmtree(Path(clients.settings.data_dir) / MEDIA_DIR, ignore_errors=True)
+    with client.transaction():
+        return seed_demo(clients)
+
+
+def reset_embedded(settings: Settings) -> None:
+    """Delete the embedded store and what belongs to it under DATA_DIR: media, outbox, keys.
+
+    Refused (``embedded.StoreInUse``) while a server owns the store.
+    """
+    from chalicelib import embedded
+
+    data_dir = Path(settings.data_dir)
+    with embedded.owned(data_dir, wait_seconds=0):
+        embedded.remove(data_dir)
+        for name in (MEDIA_DIR, OUTBOX_DIR, KEYS_DIR):
+            shutil.rmtree(data_dir / name, ignore_errors=True)

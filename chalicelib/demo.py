@@ -1,9 +1,10 @@
 """The demo data set: a few people and about fifty posts with generated photos.
 
-``make run`` loads it into the embedded database before serving, so the feed
-is never empty; ``make seed`` loads it into the database ``MONGODB_URI``
-names. It goes through the same services as the API (image validation and the
-image store included), and refuses to run when ``STAGE=prod``.
+``make run`` and ``make serve`` load it into an empty embedded database before
+serving, so the feed is never empty; ``make seed`` loads it into an empty
+database (the one ``MONGODB_URI`` names, or the embedded one). It goes through
+the same services as the API (image validation and the image store included),
+and refuses to run when ``STAGE=prod``.
 """
 
 from __future__ import annotations
@@ -37,14 +38,22 @@ PEOPLE = [
     ("cat", "Cat Moreau", "Street corners and their cats."),
     ("dan", "Dan Ishikawa", "Long exposures of short evenings."),
 ]
-# The embedded database lives inside `make run`, where `make admin` cannot reach
-# it: one demo person is an administrator, so the admin pages can be tried.
+# While `make run` owns the embedded database, `make admin` cannot reach it:
+# one demo person is an administrator, so the admin pages can be tried.
 DEMO_ADMIN = "dan"
 SUBJECTS = ["harbour", "mountain", "street", "forest", "river", "market", "bridge", "garden"]
 MOODS = ["at dawn", "in the rain", "after dark", "in winter", "at noon", "in fog", "at dusk"]
 TAGS = ["sea", "hills", "city", "night", "film", "travel", "autumn", "portrait", "bw"]
 PALETTE = ["#1b4965", "#5fa8d3", "#cae9ff", "#62b6cb", "#bee9e8", "#e76f51", "#f4a261", "#2a9d8f"]
 POSTS = 48
+
+
+def sign_in_hint() -> str:
+    """The line `make run`, `make serve` and `make seed` print: how to try the demo accounts."""
+    return (
+        f"sign in as {PEOPLE[0][0]}@demo.snapboard.test / {DEMO_PASSWORD} "
+        f"({DEMO_ADMIN}@demo.snapboard.test is an administrator)"
+    )
 
 
 @dataclass(frozen=True)

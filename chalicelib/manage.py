@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from chalicelib import composition, db, errors
+from chalicelib import composition, db, demo, errors
 from chalicelib.resources import Resources
 from chalicelib.settings import ConfigError
 
@@ -35,15 +35,26 @@ def _admin(clients: Resources, args: argparse.Namespace) -> int:
 
 
 def _seed(clients: Resources, _: argparse.Namespace) -> int:
-    if clients.settings.uses_embedded_mongo:
+    seeded = composition.load_demo(clients)
+    if seeded is None:
+        print("demo: the database already has accounts, nothing loaded")
+    else:
+        print(f"demo: {seeded.users} people, {seeded.posts} posts, {seeded.images} images loaded")
+    print(f"demo: {demo.sign_in_hint()}")
+    return 0
+
+
+def _reset(clients: Resources, _: argparse.Namespace) -> int:
+    settings = clients.settings
+    if not settings.uses_embedded_mongo:
         print(
-            "make seed needs MONGODB_URI: the embedded database lives inside one process "
-            "(make run loads the demo data into its own).",
+            "make reset clears the embedded database under DATA_DIR; "
+            "with MONGODB_URI set, drop that database yourself.",
             file=sys.stderr,
         )
         return 2
-    seeded = composition.seed_demo(clients)
-    print(f"demo: {seeded.users} people, {seeded.posts} posts, {seeded.images} images")
+    composition.reset_embedded(settings)
+    print(f"{settings.data_dir}: the embedded database, media, outbox and dev keys removed")
     return 0
 
 
@@ -64,13 +75,19 @@ def main(argv: Sequence[str] | None = None, *, clients: Resources | None = None)
     commands.add_parser(
         "sweep", help="delete day-old pending images and retry failed file deletions"
     )
-    commands.add_parser("seed", help="load the demo data set (people, posts, photos)")
+    commands.add_parser(
+        "seed", help="load the demo data set (people, posts, photos) into an empty database"
+    )
+    commands.add_parser(
+        "reset", help="delete the embedded database and its files under DATA_DIR (start clean)"
+    )
     args = parser.parse_args(argv)
     handlers: dict[str, Command] = {
         "indexes": _indexes,
         "admin": _admin,
         "sweep": _sweep,
         "seed": _seed,
+        "reset": _reset,
     }
     try:
         return handlers[args.command](clients or composition.process_clients(), args)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-_CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
+_ROOT = Path(__file__).resolve().parents[1]
+_CHALICE_CONFIG = _ROOT / ".chalice" / "config.json"
 # The shim interrupts a request at the Lambda timeout; gunicorn kills a worker
 # that stays silent a little longer (a hang in C code no signal can break).
 _LAMBDA_TIMEOUT = int(json.loads(_CHALICE_CONFIG.read_text())["stages"]["prod"]["lambda_timeout"])
@@ -25,8 +28,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: one request per process, so the shim's timeout signal reaches
 # the request, and a slow request cannot starve others sharing its process.
 # The request work is mostly waiting on MongoDB, so twice the cores plus one;
-# but the embedded stand-in (no MONGODB_URI) lives in a worker's memory, and
-# two workers would be two databases, so it gets one.
+# but the embedded stand-in (no MONGODB_URI) has one owner process at a time
+# (chalicelib/embedded.py), so it gets one.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 _default_workers = multiprocessing.cpu_count() * 2 + 1 if os.environ.get("MONGODB_URI") else 1
 workers = int(os.environ.get("WEB_CONCURRENCY", _default_workers))
@@ -57,16 +60,34 @@ loglevel = "info"
 proc_name = "snapboard"
 
 
-def post_worker_init(worker: Any) -> None:
-    """With the embedded stand-in, load the demo data set into the worker's database.
+def on_starting(server: Any) -> None:
+    """With the embedded stand-in, load the demo data set into an empty store, as ``make run`` does.
 
-    The stand-in starts empty in every worker process, so, as ``make run`` does,
-    the worker fills it before serving and the feed is never empty. A host with
-    ``MONGODB_URI`` (every real deployment) loads nothing.
+    It runs once per server start, in a process of its own, before any worker:
+    the store has one owner at a time, and the worker timeout cannot cut the load
+    short. It prints the demo accounts' password. A host with ``MONGODB_URI``
+    (every real deployment) loads nothing.
+    """
+    if os.environ.get("MONGODB_URI"):
+        return
+    seed = subprocess.run([sys.executable, "-m", "chalicelib.manage", "seed"], cwd=_ROOT)
+    if seed.returncode:
+        sys.exit(seed.returncode)
+
+
+def post_worker_init(worker: Any) -> None:
+    """With the embedded stand-in, open the store before the first request.
+
+    The worker owns the store from now until it exits; a second worker (or
+    another server on the same DATA_DIR) cannot, and stops the server with the reason.
     """
     if os.environ.get("MONGODB_URI"):
         return
     from chalicelib import composition
+    from chalicelib.settings import ConfigError
 
-    seeded = composition.seed_demo(composition.process_clients())
-    worker.log.info(f"demo data loaded: {seeded.users} people, {seeded.posts} posts")
+    try:
+        composition.process_clients().db  # noqa: B018 (opening is the point)
+    except ConfigError as exc:
+        worker.log.error(str(exc))
+        sys.exit(3)  # gunicorn's "worker failed to boot": the arbiter stops

@@ -209,8 +209,12 @@ def client(runtime: str, app: Api) -> Http:
 
 
 @pytest.fixture
-def process_clients() -> Iterator[None]:
-    """The process's clients are built afresh from the environment, and forgotten after."""
+def process_clients(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's clients are built afresh from the environment, and forgotten after.
+
+    Their data (the embedded store, the dev keys) stays under tmp_path.
+    """
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "process-data"))
     forget_process_clients()
     yield
     forget_process_clients()

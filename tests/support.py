@@ -173,3 +173,21 @@ def wait_until_serving(url: str, server: Any, what: str, *, seconds: float = 30)
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{what} did not start") from None
             time.sleep(0.1)
+
+
+def loopback_transport(base: str) -> Transport:
+    """Requests over real HTTP to a server a test started (``http://127.0.0.1:<port>``)."""
+    import urllib.error
+    import urllib.request
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        request = urllib.request.Request(
+            base + path, data=body or None, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, Headers(dict(response.headers)), response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, Headers(dict(error.headers)), error.read())
+
+    return send

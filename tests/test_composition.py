@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
+import mongomock
 import pytest
 
 from chalicelib import composition
@@ -30,13 +32,17 @@ def test_importing_the_app_imports_no_sdk_and_reads_no_settings() -> None:
     assert result.stdout.strip() == "[] None"
 
 
-def test_the_embedded_stand_in_is_used_without_a_uri() -> None:
-    client = build_mongo_client(Settings.from_env({}))
-    assert type(client).__module__.startswith("mongomock")
+def test_the_embedded_stand_in_is_used_without_a_uri(tmp_path: Path) -> None:
+    client = build_mongo_client(Settings.from_env({"DATA_DIR": str(tmp_path)}))
+    try:
+        assert isinstance(client, mongomock.MongoClient)
+        assert (tmp_path / "embedded.sqlite3").exists()
+    finally:
+        client.close()
 
 
-def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
-    lazy = Clients(Settings.from_env({}))
+def test_clients_are_built_once_even_under_concurrent_first_use(tmp_path: Path) -> None:
+    lazy = Clients(Settings.from_env({"DATA_DIR": str(tmp_path)}))
     seen: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -50,12 +56,14 @@ def test_clients_are_built_once_even_under_concurrent_first_use() -> None:
     for thread in threads:
         thread.join()
     assert len(set(seen)) == 1
+    lazy.mongo_client.close()
 
 
-def test_dev_applies_indexes_at_first_use_of_the_database() -> None:
-    lazy = Clients(Settings.from_env({}))
+def test_dev_applies_indexes_at_first_use_of_the_database(tmp_path: Path) -> None:
+    lazy = Clients(Settings.from_env({"DATA_DIR": str(tmp_path)}))
     assert "email_unique" in {i["name"] for i in lazy.db.users.list_indexes()}
     assert lazy.db is lazy.db
+    lazy.mongo_client.close()
 
 
 @pytest.mark.usefixtures("process_clients")
@@ -139,3 +147,49 @@ def test_a_real_client_gets_lambda_defaults_unless_the_uri_sets_an_option(
     uri: str, expected: dict[str, Any]
 ) -> None:
     assert client_options(uri) == expected
+
+
+def test_the_dev_key_is_made_once_beside_the_embedded_store(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path)})
+    first = composition.with_kept_dev_keys(settings).jwt_secret.get_secret_value()
+    again = composition.with_kept_dev_keys(Settings.from_env({"DATA_DIR": str(tmp_path)}))
+    assert again.jwt_secret.get_secret_value() == first
+    assert len(first) >= 32
+    key_file = tmp_path / "keys" / "jwt"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert list(key_file.parent.iterdir()) == [key_file]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"JWT_SECRET": "x" * 40}, id="a JWT_SECRET is used as given"),
+        pytest.param({"MONGODB_URI": "mongodb://127.0.0.1:9/"}, id="a real MongoDB"),
+    ],
+)
+def test_no_dev_key_is_kept_when_the_key_or_the_database_is_not_the_embedded_default(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), **env})
+    assert composition.with_kept_dev_keys(settings) is settings
+    assert not (tmp_path / "keys").exists()
+
+
+def test_make_reset_removes_the_store_and_its_files_but_never_under_a_running_owner(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path)})
+    composition.with_kept_dev_keys(settings)
+    for name in ("media/a.png", "outbox/m.eml", "elsewhere.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+    client = build_mongo_client(settings)
+    client.app.users.insert_one({"_id": "ann"})
+    with pytest.raises(ConfigError, match="in use by process"):
+        composition.reset_embedded(settings)
+    client.close()
+    composition.reset_embedded(settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.txt", "embedded.lock"]
+    client = build_mongo_client(settings)
+    assert client.app.users.find_one() is None
+    client.close()

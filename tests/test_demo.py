@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from chalicelib import demo, errors
-from chalicelib.composition import Clients, seed_demo
+from chalicelib.composition import Clients, load_demo, seed_demo
+from chalicelib.posts import service as post_service
 from chalicelib.settings import Settings
-from tests.support import FakeClock
+from tests.support import CHEAP_HASHER, FakeClock
 
 
 def test_the_demo_set_is_people_posts_and_attached_photos_all_in_the_past(
@@ -43,15 +48,52 @@ def test_production_never_gets_demo_data(svc: Clients) -> None:
         seed_demo(prod)
 
 
-def test_make_seed_refuses_the_embedded_database(
+def test_the_demo_data_set_is_loaded_only_into_a_database_without_accounts(
     svc: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chalicelib import manage
 
-    if not svc.settings.uses_embedded_mongo:
-        pytest.skip("with MONGODB_URI set, make seed loads the data (that is its job)")
-    assert manage.main(["seed"], clients=svc) == 2
-    assert "MONGODB_URI" in capsys.readouterr().err
+    assert manage.main(["seed"], clients=svc) == 0
+    assert load_demo(svc) is None
+    assert manage.main(["seed"], clients=svc) == 0
+    out = capsys.readouterr().out
+    assert "48 posts" in out
+    assert "already has accounts, nothing loaded" in out
+    assert f"ann@demo.snapboard.test / {demo.DEMO_PASSWORD}" in out
+    assert svc.db.posts.count_documents({}) == demo.POSTS
+
+
+def test_a_demo_load_cut_short_leaves_an_empty_store_and_no_files(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = Clients(make_settings(), password_hasher=CHEAP_HASHER)
+    media = Path(clients.settings.data_dir) / "media"
+    calls = 0
+    real_create = post_service.create_post
+
+    def create_then_die(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise SystemExit("killed by the worker timeout")
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(post_service, "create_post", create_then_die)
+    with pytest.raises(SystemExit):
+        load_demo(clients)
+    assert clients.db.users.find_one() is None
+    monkeypatch.undo()
+    assert any(media.rglob("*.jpg"))  # the files of the load that was cut short
+    seeded = load_demo(clients)
+    assert seeded is not None
+    stored = {image["path"] for image in clients.db.images.find()}
+    on_disk = {
+        f"/{path.relative_to(media)}"
+        for path in media.rglob("*")
+        if path.is_file() and not path.relative_to(media).parts[0].startswith(".")
+    }
+    assert on_disk == stored
+    clients.mongo_client.close()
 
 
 def test_one_demo_person_is_an_administrator_so_the_admin_pages_can_be_tried(

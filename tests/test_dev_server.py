@@ -12,10 +12,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib import demo
+from tests import kept
 from tests.conftest import ROOT
 from tests.support import free_port, wait_until_serving
 
@@ -88,3 +92,38 @@ def test_the_feed_starts_with_the_demo_data_and_its_images_load(chalice_local: s
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["Content-Type"].startswith("image/")
         assert len(response.read()) > 100
+
+
+@contextmanager
+def make_run(data_dir: Path, log: Path) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE", "JWT"))}
+    env |= {"DATA_DIR": str(data_dir), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    with log.open("ab") as output:
+        server = subprocess.Popen(
+            [sys.executable, str(DEVSERVER), "--port", str(port), "--web", "none"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{base}/health", server, "make run (chalice local)", seconds=90)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_make_run_keeps_accounts_sessions_posts_and_images_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    data, log = tmp_path / "data", tmp_path / "make-run.log"
+    with make_run(data, log) as base:
+        left = kept.leave_something(base, data)
+    with make_run(data, log) as base:
+        kept.assert_still_there(base, data, left)
+    output = log.read_text()
+    assert output.count("demo data loaded: 4 people, 48 posts") == 1
+    assert output.count(f"ann@demo.snapboard.test / {demo.DEMO_PASSWORD}") == 2

@@ -1,9 +1,9 @@
 """`make run` / `make dev`: the whole system on loopback.
 
-The API: load the demo data into the embedded database, then `chalice local`.
-The embedded database lives inside this process, so the data set has to be
-loaded here, before Chalice's development server starts in the same process
-(`chalice local` imports app.py, which serves the process clients filled below).
+The API: open the embedded database (kept under DATA_DIR, owned by this process
+while it runs), load the demo data set into it when it is empty, then `chalice
+local` in the same process (it imports app.py, which serves the process clients
+opened below).
 
 The web app (`--web preview`, the default): the built frontend/dist served by
 `vite preview` on WEB_PORT, with `/api/*` proxied to the API exactly as Vercel's
@@ -80,17 +80,27 @@ def main() -> int:
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
     from chalicelib import composition, demo
+    from chalicelib.settings import ConfigError
 
-    clients = composition.process_clients()
-    if clients.settings.uses_embedded_mongo:
-        print("Loading the demo data set into the embedded database…", flush=True)
-        seeded = composition.seed_demo(clients)
-        print(
-            f"  {seeded.users} people, {seeded.posts} posts, {seeded.images} images; "
-            f"sign in as ann@demo.snapboard.test / {demo.DEMO_PASSWORD} "
-            f"({demo.DEMO_ADMIN}@demo.snapboard.test is an administrator)",
-            flush=True,
-        )
+    try:
+        clients = composition.process_clients()
+        if clients.settings.uses_embedded_mongo:
+            print(
+                f"The embedded database keeps its data in {clients.settings.data_dir}/ "
+                "(make reset starts clean)",
+                flush=True,
+            )
+            seeded = composition.load_demo(clients)
+            if seeded is not None:
+                print(
+                    f"  demo data loaded: {seeded.users} people, {seeded.posts} posts, "
+                    f"{seeded.images} images",
+                    flush=True,
+                )
+            print(f"  {demo.sign_in_hint()}", flush=True)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.web != "none":
         start_web(mode=args.web, api_port=args.port, web_port=args.web_port)
         print(

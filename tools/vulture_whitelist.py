@@ -9,6 +9,7 @@ renaming or removing the attribute breaks this file too.
 import tarfile
 
 from chalicelib.auth.models import TokenPair
+from chalicelib.embedded import _as, _CollectionStore
 from chalicelib.images.models import AvatarUrls, ImageVariants
 from tests.test_wire import Stamped
 
@@ -23,3 +24,7 @@ Stamped.inner
 # tarfile reads a member's owner when it writes it (ec2/deploy.py makes them root).
 _member = tarfile.TarInfo()
 _member.uid, _member.gid, _member.uname, _member.gname
+# mongomock reads what chalicelib/embedded.py sets on its objects: an instance's class
+# (its methods become ours) and a loaded collection's "created" flag.
+_CollectionStore._is_force_created
+_as.__class__

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib import demo
+from tests import kept
 from tests.conftest import ROOT
 from tests.support import free_port, wait_until_serving
 
@@ -48,7 +51,8 @@ def gunicorn(app: str, *flags: str, data_dir: Path, log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_until_serving(f"{base}/health", server, "gunicorn")
+            # The first start of an embedded store loads the demo data set first.
+            wait_until_serving(f"{base}/health", server, "gunicorn", seconds=90)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
         yield base
@@ -165,3 +169,79 @@ def test_concurrent_requests_under_gthread_each_see_their_own_request_and_contex
     assert [a["event"]["headers"]["X-Probe"] for a in answers] == [str(n) for n in range(64)]
     assert len({a["request_id"] for a in answers}) == 64
     assert all(a["request_id"] == a["event"]["requestContext"]["requestId"] for a in answers)
+
+
+def _worker_pid(server_pid: int) -> int:
+    """The one worker of a gunicorn master (its only child)."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def _wait_for_a_new_worker(server_pid: int, old: int, base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+        if children and int(children[0]) != old:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=5):
+                    return
+            except OSError:
+                pass
+        assert time.monotonic() < deadline, "gunicorn started no new worker"
+        time.sleep(0.2)
+
+
+@contextmanager
+def make_serve(data_dir: Path, log: Path) -> Iterator[tuple[str, int]]:
+    """`make serve`'s command on a free port; yields its URL and the master's pid."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE", "JWT"))}
+    env |= {"DATA_DIR": str(data_dir), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)]
+    command += ["--bind", f"127.0.0.1:{port}", "ec2.wsgi:application"]
+    with log.open("ab") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_until_serving(f"{base}/health", server, "gunicorn", seconds=90)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_accounts_sessions_posts_and_images_outlive_a_killed_worker_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    data, log = tmp_path / "data", tmp_path / "gunicorn.log"
+    with make_serve(data, log) as (base, master):
+        left = kept.leave_something(base, data)
+        # What gunicorn's timeout does to a worker that stays silent: SIGKILL.
+        worker = _worker_pid(master)
+        os.kill(worker, signal.SIGKILL)
+        _wait_for_a_new_worker(master, worker, base)
+        left = kept.assert_still_there(base, data, left)
+    with make_serve(data, log) as (base, _):
+        kept.assert_still_there(base, data, left)
+    output = log.read_text()
+    assert output.count("demo: 4 people, 48 posts, 99 images loaded") == 1
+    assert output.count("already has accounts, nothing loaded") == 1
+    assert output.count(f"ann@demo.snapboard.test / {demo.DEMO_PASSWORD}") == 2
+
+
+def test_a_second_server_on_the_same_data_dir_stops_and_says_why(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "gunicorn.log"
+    with make_serve(data, log) as (base, master):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE"))}
+        command = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)]
+        command += ["--bind", f"127.0.0.1:{free_port()}", "ec2.wsgi:application"]
+        second = subprocess.run(
+            command, cwd=ROOT, env={**env, "DATA_DIR": str(data)}, capture_output=True, timeout=60
+        )
+        assert second.returncode != 0
+        assert f"in use by process {_worker_pid(master)}".encode() in second.stderr
+        assert _request(f"{base}/health")[0] == 200
