@@ -27,13 +27,17 @@ _LAMBDA_TIMEOUT = int(json.loads(_CHALICE_CONFIG.read_text())["stages"]["prod"][
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: one request per process, so the shim's timeout signal reaches
 # the request, and a slow request cannot starve others sharing its process.
-# The request work is mostly waiting on MongoDB, so twice the cores plus one;
-# but the embedded stand-in (no MONGODB_URI) has one owner process at a time
-# (chalicelib/embedded.py), so it gets one.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-_default_workers = multiprocessing.cpu_count() * 2 + 1 if os.environ.get("MONGODB_URI") else 1
+# The request work is mostly waiting on MongoDB, so twice the cores plus one.
+# The embedded stand-in (no MONGODB_URI) has one owner process at a time
+# (chalicelib/embedded.py), so it gets one worker that serves on threads: one
+# slow client or one costly render must not stop it answering (/health). The
+# threads outnumber the local store's render slots and queue (6) with room to
+# spare. Threads take no timeout signal: gunicorn's `timeout` bounds a request.
+_EMBEDDED = not os.environ.get("MONGODB_URI")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if _EMBEDDED else "sync")
+_default_workers = 1 if _EMBEDDED else multiprocessing.cpu_count() * 2 + 1
 workers = int(os.environ.get("WEB_CONCURRENCY", _default_workers))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8" if _EMBEDDED else "1"))
 
 timeout = _LAMBDA_TIMEOUT + 5
 # On SIGTERM (systemctl stop/restart) in-flight requests get a full Lambda timeout to finish.

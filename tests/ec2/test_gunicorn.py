@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -231,6 +232,25 @@ def test_accounts_sessions_posts_and_images_outlive_a_killed_worker_and_a_restar
     assert output.count("demo: 4 people, 48 posts, 99 images loaded") == 1
     assert output.count("already has accounts, nothing loaded") == 1
     assert output.count(f"ann@demo.snapboard.test / {demo.DEMO_PASSWORD}") == 2
+
+
+def test_make_serve_keeps_answering_while_slow_clients_hold_connections(tmp_path: Path) -> None:
+    # One sync worker would sit on the first half-sent request until gunicorn's timeout
+    # (20 s); the embedded store's worker serves on threads, so /health still answers.
+    data, log = tmp_path / "data", tmp_path / "gunicorn.log"
+    with make_serve(data, log) as (base, _):
+        port = int(base.rsplit(":", 1)[1])
+        slow = []
+        for _ in range(3):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n{")
+            slow.append(client)
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=10) as reply:
+                assert reply.status == 200
+        finally:
+            for client in slow:
+                client.close()
 
 
 def test_a_second_server_on_the_same_data_dir_stops_and_says_why(tmp_path: Path) -> None:
