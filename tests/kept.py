@@ -71,8 +71,9 @@ def assert_still_there(base: str, data_dir: Path, left: Left) -> Left:
     refreshed = client.post("/auth/refresh", json={"refresh_token": left.session.refresh_token})
     assert refreshed.status == 200, refreshed.body
     assert client.get(f"/posts/{left.post_id}").json["title"] == "Kept"
-    # By its path: a restarted server may listen on another port.
-    image = client.get(urlsplit(left.image_url).path, headers={"Accept": "image/*"})
+    # By its path and signature: a restarted server may listen on another port.
+    url = urlsplit(left.image_url)
+    image = client.get(f"{url.path}?{url.query}", headers={"Accept": "image/*"})
     assert (image.status, image.headers["content-type"]) == (200, "image/png"), image.body[:300]
     # The demo data set was not loaded a second time.
     assert _public_posts(client) == left.public_posts

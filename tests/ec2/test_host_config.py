@@ -9,10 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from gunicorn.config import Config
 
 EC2 = ROOT / "ec2"
 NGINX = shutil.which("nginx")
@@ -87,15 +91,35 @@ def test_the_sweep_timer_runs_the_manage_sweep_command() -> None:
     assert "Unit=snapboard-sweep.service" in (EC2 / "snapboard-sweep.timer").read_text()
 
 
-def test_the_gunicorn_config_loads_with_sync_workers_and_no_second_access_log() -> None:
+def _gunicorn_config() -> Config:
     from gunicorn.config import Config
 
     config = Config()
     namespace: dict[str, object] = {"__file__": str(EC2 / "gunicorn.conf.py")}
     exec(compile((EC2 / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)  # noqa: S102
-    for name in ("worker_class", "workers", "timeout", "graceful_timeout", "accesslog"):
+    for name in ("worker_class", "workers", "threads", "timeout", "graceful_timeout", "accesslog"):
         config.set(name, namespace[name])
+    return config
+
+
+def test_the_gunicorn_config_loads_with_sync_workers_and_no_second_access_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MONGODB_URI", "mongodb://db.example:27017")
+    config = _gunicorn_config()
     assert config.worker_class_str == "sync"
+    assert config.workers > 1
     assert config.timeout == 20  # the 15 s Lambda timeout, plus the shim's time to answer
     # The app writes the access line itself (on Lambda too); gunicorn adds none.
     assert config.accesslog is None
+
+
+def test_the_embedded_store_gets_one_worker_with_more_threads_than_renders_can_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.images import local
+
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    config = _gunicorn_config()
+    assert (config.worker_class_str, config.workers) == ("gthread", 1)
+    assert config.threads > local.DEFAULT_MAX_RENDERS + local.DEFAULT_MAX_WAITING_RENDERS
