@@ -42,7 +42,7 @@ seed: $(STAMP) ## load the demo data set into an empty database (MONGODB_URI's, 
 reset: $(STAMP) ## start clean: delete the embedded database, media, outbox and dev keys under DATA_DIR (.data)
 	$(BIN)/python -m chalicelib.manage reset
 
-test: lint typecheck lint-infra pytest web-test ## ruff, mypy, linters, pytest, the web app's checks and browser tests
+test: lint typecheck lint-infra pytest package web-test ## ruff, mypy, linters, pytest, the Lambda package and its checks, the web app's checks and browser tests
 
 lint: $(STAMP) ## ruff lint and format check, the import contracts and vulture (pyproject.toml)
 	$(BIN)/ruff check .
