@@ -8,6 +8,15 @@ a new one (rotation) and remembers the hashes it replaced, so a replayed old
 token is recognised as theft and the whole family is revoked. Only SHA-256
 hashes are stored. A family ends 30 days after login or 7 days after its last
 use, whichever comes first; the TTL index only cleans up, every read checks.
+
+The user document lists the ids of its live families (``session_ids``, written
+only here). Authentication reads the user on every request anyway, so an access
+token is checked against its family within that one read: ending a family ends
+its access tokens at once. The list is the authority: a family whose id is not
+on it is over, whatever its own document says. That is why a family is taken
+off the list before its document is marked, and put on it only after its
+document exists: a failure in between leaves a family ended, never one alive
+without a record.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ ABSOLUTE_LIFETIME = timedelta(days=30)
 IDLE_LIFETIME = timedelta(days=7)
 # Replayed tokens are recognised this many rotations back; older ones simply fail.
 REMEMBERED_HASHES = 50
+# Live families per user: a new sign-in beyond this many ends the oldest one.
+# It also bounds the list that every authenticated request reads.
+MAX_LIVE_SESSIONS = 50
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,10 @@ class SessionRecord:
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+    def lasts_until(self, moment: datetime) -> bool:
+        """Whether the family will still be live at ``moment`` unless revoked (its 30 days)."""
+        return self.revoked_at is None and self.absolute_expires_at >= moment
 
 
 def _record(doc: dict[str, Any]) -> SessionRecord:
@@ -75,6 +91,10 @@ def start(*, db: Db, user_id: str, token_hash: str, now: datetime) -> SessionRec
         "revoked_at": None,
     }
     doc["_id"] = db.sessions.insert_one(doc).inserted_id
+    db.users.update_one(
+        {"_id": ids.to_object_id(user_id)},
+        {"$push": {"session_ids": {"$each": [str(doc["_id"])], "$slice": -MAX_LIVE_SESSIONS}}},
+    )
     return _record(doc)
 
 
@@ -110,7 +130,9 @@ def rotate(*, db: Db, session: SessionRecord, new_hash: str, now: datetime) -> b
     return bool(result.modified_count == 1)
 
 
-def revoke(*, db: Db, session_id: str, reason: str, now: datetime) -> None:
+def revoke(*, db: Db, user_id: str, session_id: str, reason: str, now: datetime) -> None:
+    """End one family: its refresh token and every access token issued for it stop working."""
+    db.users.update_one({"_id": ids.to_object_id(user_id)}, {"$pull": {"session_ids": session_id}})
     db.sessions.update_one(
         {"_id": ids.to_object_id(session_id), "revoked_at": None},
         {"$set": {"revoked_at": now, "revoked_reason": reason}},
@@ -119,6 +141,10 @@ def revoke(*, db: Db, session_id: str, reason: str, now: datetime) -> None:
 
 def revoke_all(*, db: Db, user_id: str, reason: str, now: datetime, keep: str | None = None) -> int:
     """Revoke every live family of a user, except ``keep`` (the caller's own session)."""
+    ending: dict[str, Any] = (
+        {"$set": {"session_ids": []}} if keep is None else {"$pull": {"session_ids": {"$ne": keep}}}
+    )
+    db.users.update_one({"_id": ids.to_object_id(user_id)}, ending)
     query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
     if keep is not None:
         query["_id"] = {"$ne": ids.to_object_id(keep)}

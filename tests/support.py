@@ -19,9 +19,15 @@ class Headers(Mapping[str, str]):
     """Response headers, looked up case-insensitively like HTTP says."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        self._items = {
-            k.lower(): (", ".join(v) if isinstance(v, list) else str(v)) for k, v in raw.items()
+        self._all = {
+            k.lower(): [str(x) for x in v] if isinstance(v, list) else [str(v)]
+            for k, v in raw.items()
         }
+        self._items = {k: ", ".join(v) for k, v in self._all.items()}
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of a repeatable header (``Set-Cookie``), as sent."""
+        return list(self._all.get(key.lower(), []))
 
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()]
@@ -42,6 +48,13 @@ class Reply:
     @property
     def json(self) -> Any:
         return jsonlib.loads(self.body)
+
+    def cookie(self, name: str) -> str | None:
+        """The ``Set-Cookie`` value that sets ``name`` (None when the reply sets none)."""
+        for value in self.headers.get_all("set-cookie"):
+            if value.startswith(f"{name}="):
+                return value
+        return None
 
     @property
     def problem(self) -> dict[str, Any]:

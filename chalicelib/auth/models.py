@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.users.models import UserPrivate
+from chalicelib.users.models import DisplayName, UserPrivate
 
 # Loose bounds here; the rules (normalisation, password policy) live in the service
 # so that every failing field is reported together with a precise message.
@@ -20,7 +20,7 @@ class RegisterIn(BaseModel):
     email: Email = Field(max_length=320)
     username: str = Field(max_length=64)
     password: Password = Field(max_length=256)
-    display_name: str | None = Field(default=None, max_length=50)
+    display_name: DisplayName | None = None
 
 
 class Registered(BaseModel):

@@ -21,12 +21,12 @@ LIFETIMES: dict[Purpose, timedelta] = {
 }
 
 
-def issue(*, db: Db, user_id: str, purpose: Purpose, now: datetime) -> str:
-    """A fresh token for ``purpose``; earlier unused ones of the same purpose stop working."""
-    db.tokens.update_many(
-        {"user_id": user_id, "purpose": purpose, "used_at": None},
-        {"$set": {"used_at": now, "superseded": True}},
-    )
+def issue(
+    *, db: Db, user_id: str, purpose: Purpose, now: datetime, keep_earlier: bool = False
+) -> str:
+    """A fresh token for ``purpose``; earlier unused ones stop working unless ``keep_earlier``."""
+    if not keep_earlier:
+        spend_all(db=db, user_id=user_id, purpose=purpose, now=now)
     secret = tokens.new_secret()
     db.tokens.insert_one(
         {
@@ -48,6 +48,20 @@ def _valid(token: str, purpose: Purpose, now: datetime) -> dict[str, Any]:
         "used_at": None,
         "expires_at": {"$gt": now},
     }
+
+
+def issued_since(*, db: Db, user_id: str, purpose: Purpose, since: datetime) -> bool:
+    """Whether a token for ``purpose`` was issued after ``since`` and is still unused."""
+    query = {"user_id": user_id, "purpose": purpose, "used_at": None, "created_at": {"$gt": since}}
+    return db.tokens.find_one(query, {"_id": 1}) is not None
+
+
+def spend_all(*, db: Db, user_id: str, purpose: Purpose, now: datetime) -> None:
+    """Every unused token of ``user_id`` for ``purpose`` stops working."""
+    db.tokens.update_many(
+        {"user_id": user_id, "purpose": purpose, "used_at": None},
+        {"$set": {"used_at": now, "superseded": True}},
+    )
 
 
 def holder(*, db: Db, token: str, purpose: Purpose, now: datetime) -> str | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from http.cookies import CookieError, Morsel, SimpleCookie
+from urllib.parse import urlsplit
 
 from chalice.app import Request
 
-from chalicelib import wire
-from chalicelib.auth import service
+from chalicelib import errors, wire
+from chalicelib.auth import devices, service
 from chalicelib.auth.models import (
     Accepted,
     LoginIn,
@@ -30,6 +31,7 @@ router = Router(__name__, tag="auth")
 
 COOKIE = "refresh_token"
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @router.route(
@@ -53,6 +55,7 @@ def register(ctx: Context, *, body: RegisterIn) -> Registered:
 @router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
 def login(ctx: Context, *, body: LoginIn) -> Answer:
     """Sign in: an access token, and a refresh token in the body and an httpOnly cookie."""
+    _require_own_origin(ctx)
     issued = service.login(
         db=ctx.db,
         clock=ctx.clock,
@@ -62,15 +65,22 @@ def login(ctx: Context, *, body: LoginIn) -> Answer:
         email=body.email,
         password=body.password,
         client_ip=wire.client_ip(ctx.request),
+        device_token=_cookie(ctx.request, devices.COOKIE),
     )
     return _tokens_response(ctx, issued)
 
 
 @router.route(
-    "/auth/refresh", "POST", body=RefreshIn, body_required=False, response=TokenPair, errors=[401]
+    "/auth/refresh",
+    "POST",
+    body=RefreshIn,
+    body_required=False,
+    response=TokenPair,
+    errors=[401, 403],
 )
 def refresh(ctx: Context, *, body: RefreshIn) -> Answer:
     """Trade a refresh token (body or cookie) for a new pair; each one works once."""
+    _require_own_origin(ctx)
     token = body.refresh_token or _cookie(ctx.request, COOKIE)
     issued = service.refresh(db=ctx.db, clock=ctx.clock, settings=ctx.settings, token=token)
     return _tokens_response(ctx, issued)
@@ -80,7 +90,7 @@ def refresh(ctx: Context, *, body: RefreshIn) -> Answer:
 def logout(ctx: Context, *, user: Principal) -> Answer:
     """Sign out: this session's refresh tokens stop working and the cookie is cleared."""
     service.logout(db=ctx.db, clock=ctx.clock, principal=user)
-    return Answer(headers={"Set-Cookie": _cookie_header(ctx, "", max_age=0)})
+    return Answer(headers={"Set-Cookie": _cookie_header(ctx, COOKIE, "", max_age=0)})
 
 
 @router.route("/auth/verify-email", "POST", body=TokenIn, status=204)
@@ -119,16 +129,34 @@ def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
         mailer=ctx.mailer,
         settings=ctx.settings,
         email=body.email,
+        client_ip=wire.client_ip(ctx.request),
     )
     return Accepted(detail=detail)
 
 
-@router.route("/auth/password-reset/confirm", "POST", body=PasswordResetConfirm, status=204)
-def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> None:
-    """Set a new password with the token from the mailed link; every session ends."""
-    service.confirm_password_reset(
-        db=ctx.db, clock=ctx.clock, password_hasher=ctx.password_hasher, data=body
+@router.route(
+    "/auth/password-reset/confirm",
+    "POST",
+    body=PasswordResetConfirm,
+    status=204,
+    errors=[403],
+)
+def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> Answer:
+    """Set a new password with the token from the mailed link; every session ends.
+
+    The browser that did it becomes a known device (the `known_device` cookie):
+    it can sign in even while others keep failing to.
+    """
+    _require_own_origin(ctx)
+    device = service.confirm_password_reset(
+        db=ctx.db,
+        clock=ctx.clock,
+        password_hasher=ctx.password_hasher,
+        rate_limiter=ctx.rate_limiter,
+        settings=ctx.settings,
+        data=body,
     )
+    return Answer(headers={"Set-Cookie": _device_cookie_header(ctx, device)})
 
 
 def authenticate_request(ctx: Context) -> Principal | None:
@@ -148,10 +176,15 @@ def _tokens_response(ctx: Context, issued: service.Issued) -> Answer:
         refresh_token=issued.refresh_token,
         user=_private(ctx, issued.user),
     )
-    headers: dict[str, str | list[str]] = {}
+    cookies: list[str] = []
     if issued.refresh_token is not None:
         max_age = int(ABSOLUTE_LIFETIME.total_seconds())
-        headers["Set-Cookie"] = _cookie_header(ctx, issued.refresh_token, max_age=max_age)
+        cookies.append(_cookie_header(ctx, COOKIE, issued.refresh_token, max_age=max_age))
+    if issued.device_token is not None:
+        cookies.append(_device_cookie_header(ctx, issued.device_token))
+    headers: dict[str, str | list[str]] = {}
+    if cookies:
+        headers["Set-Cookie"] = cookies[0] if len(cookies) == 1 else cookies
     return Answer(pair, headers=headers)
 
 
@@ -159,12 +192,16 @@ def _private(ctx: Context, user: UserRecord) -> UserPrivate:
     return users_service.render_private(db=ctx.db, image_store=ctx.image_store, records=[user])[0]
 
 
-def _cookie_header(ctx: Context, value: str, *, max_age: int) -> str:
-    """The refresh cookie as a ``Set-Cookie`` value; an empty value with ``max_age=0`` clears it."""
+def _device_cookie_header(ctx: Context, token: str) -> str:
+    return _cookie_header(ctx, devices.COOKIE, token, max_age=int(devices.LIFETIME.total_seconds()))
+
+
+def _cookie_header(ctx: Context, name: str, value: str, *, max_age: int) -> str:
+    """A cookie of ours as a ``Set-Cookie`` value; an empty value with ``max_age=0`` clears it."""
     morsel: Morsel[str] = Morsel()
-    # Refresh tokens are URL-safe base64, cookie-octets as they are; the empty
+    # Our tokens are URL-safe base64 (and dots), cookie-octets as they are; the empty
     # value that clears the cookie is written bare (``refresh_token=``), not as "".
-    morsel.set(COOKIE, value, SimpleCookie().value_encode(value)[1] if value else "")
+    morsel.set(name, value, SimpleCookie().value_encode(value)[1] if value else "")
     morsel["path"] = ctx.settings.auth_cookie_path
     morsel["max-age"] = max_age
     morsel["httponly"] = True
@@ -191,3 +228,65 @@ def _cookie(request: Request, name: str) -> str | None:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None else None
+
+
+def _require_own_origin(ctx: Context) -> None:
+    """Refuse a browser request from a page that is not ours, on every route that uses cookies.
+
+    A browser attaches cookies by itself, also to requests another page makes
+    (CSRF): a cross-site form could rotate the refresh cookie or sign the
+    visitor in to someone else's account. Our pages are the web app's origin
+    (``FRONTEND_URL``), the API's own (``PUBLIC_BASE_URL``, or the ``Host`` the
+    request was sent to) and the ``CORS_ORIGINS`` allow-list; behind the Vercel
+    rewrite and ``make run``'s proxy the browser's ``Origin`` is the web app's.
+    A request with neither ``Origin`` nor ``Sec-Fetch-Site`` comes from no
+    browser (curl, a native app): there is no victim's browser to abuse, so it
+    passes. A browser that sends no ``Origin`` sends ``Sec-Fetch-Site``.
+    """
+    headers = ctx.request.headers
+    site = (headers.get("sec-fetch-site") or "").strip().lower()
+    origin = headers.get("origin")
+    if site == "cross-site":
+        raise _foreign_origin()
+    if origin is None:
+        if site not in ("", "same-origin", "none"):
+            raise _foreign_origin()
+        return
+    if not _is_own_origin(ctx, origin.strip()):
+        raise _foreign_origin()
+
+
+def _is_own_origin(ctx: Context, origin: str) -> bool:
+    if origin.lower() == "null":  # sandboxed frames, file: pages, some redirects
+        return False
+    settings = ctx.settings
+    if settings.origin_policy.allows(origin):
+        return True
+    own = {_origin_of(settings.frontend_url), _origin_of(settings.public_base_url)}
+    host = ctx.request.headers.get("host")
+    if host:
+        scheme = (ctx.request.headers.get("x-forwarded-proto") or "http").split(",")[0]
+        own.add(_origin_of(f"{scheme.strip()}://{host.strip()}"))
+    candidate = _origin_of(origin)
+    return bool(candidate) and candidate in own
+
+
+def _origin_of(url: str) -> str:
+    """``scheme://host[:port]`` in lower case, without a default port (as browsers send it)."""
+    try:
+        parts = urlsplit(url.lower())
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and str(port) != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
+    return f"{parts.scheme}://{host}"
+
+
+def _foreign_origin() -> errors.Forbidden:
+    return errors.Forbidden(
+        "This request did not come from Snapboard's own pages.", code="foreign_origin"
+    )

@@ -1,15 +1,15 @@
-"""Account rules: registration, login, refresh rotation, verification, reset, lockout."""
+"""Account rules: registration, login and its throttling, refresh rotation, verification, reset."""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors, passwords, sessions
-from chalicelib.auth import onetime, tokens
+from chalicelib.auth import devices, onetime, tokens
 from chalicelib.auth.models import PasswordResetConfirm, RegisterIn
 from chalicelib.clock import Clock
 from chalicelib.logs import get_logger
@@ -30,12 +30,32 @@ Db = Any
 log = get_logger("auth")
 
 USERNAME = re.compile(r"[a-z0-9_]{3,30}")
-LOCKOUT_THRESHOLD = 10
-LOCKOUT_DURATION = timedelta(minutes=15)
+# Names that would pass for the service or its staff, or read as one of the web
+# app's pages (frontend/src/App.tsx) or the API's paths. Usernames are lower-case.
+RESERVED_USERNAMES = frozenset(
+    {
+        # the service and the people who run it
+        "admin", "administrator", "root", "system", "support", "help", "staff", "moderator",
+        "security", "abuse", "postmaster", "hostmaster", "webmaster", "noreply", "no_reply",
+        "snapboard", "official", "everyone", "anonymous", "nobody", "null", "undefined",
+        # hosts and the API's own paths
+        "www", "api", "mail", "auth", "users", "posts", "images", "media", "docs", "openapi",
+        "health", "ready", "static", "assets",
+        # the web app's pages
+        "new", "edit", "login", "logout", "signin", "signup", "register", "settings",
+        "verify_email", "forgot_password", "reset_password", "account", "profile", "feed",
+    }
+)  # fmt: skip
+THROTTLED = (
+    "Too many failed sign-ins for this email address. Try again later, sign in on a device "
+    "you have used before, or reset the password."
+)
 # A refresh token rotated away less than this long ago still yields an access
 # token (but no new refresh token): two tabs refreshing at once must not log
 # the user out. Outside the window a replay revokes the whole family.
 REFRESH_GRACE = timedelta(seconds=10)
+# A reset link is mailed to one account at most this often; the earlier link still works.
+RESET_MAIL_INTERVAL = timedelta(minutes=10)
 # Answers to password-reset requests take at least this long, so a known email
 # (which writes a token and sends mail) cannot be told from an unknown one by timing.
 RESET_RESPONSE_FLOOR_SECONDS = 0.4
@@ -50,6 +70,8 @@ class Issued:
     access_token: str
     expires_in: int
     refresh_token: str | None
+    # A new known-device cookie (a login proves the device), None on refresh.
+    device_token: str | None = None
 
 
 # ------------------------------------------------------------------ registration
@@ -99,6 +121,8 @@ def _check_registration(data: RegisterIn) -> tuple[str, str]:
         found.append(
             errors.FieldError("username", "must be 3-30 characters of a-z, 0-9 and underscore")
         )
+    elif username in RESERVED_USERNAMES:
+        found.append(errors.FieldError("username", "is reserved; choose another"))
     for problem in passwords.problems(data.password, email=email or data.email, username=username):
         found.append(errors.FieldError("password", problem))
     if found:
@@ -119,65 +143,87 @@ def login(
     email: str,
     password: str,
     client_ip: str,
+    device_token: str | None = None,
 ) -> Issued:
+    """Check the password, throttled so that guessing is slow and the owner is never locked out.
+
+    Every limit is keyed by what the caller sent (address, typed email, device
+    cookie), never by whether the account exists, and an unknown email costs the
+    same argon2 work: known and unknown addresses answer alike at every count.
+    Failures from unknown clients are throttled per email address, from any
+    address; a known device (``devices``) has a budget of its own instead.
+    """
     address = lookup_key(email)
     rate_limiter.hit(limiter.LOGIN_PER_IP, client_ip)
-    rate_limiter.hit(limiter.LOGIN_PER_IP_EMAIL, f"{client_ip}|{address}")
     now = clock()
     hasher = password_hasher
     user = user_repository.find_by_email(db=db, email=address)
+    device = _known_device(rate_limiter, settings, device_token, user, now)
+    if device is None:
+        rate_limiter.hit(limiter.LOGIN_PER_IP_EMAIL, f"{client_ip}|{address}")
+        for rule in (limiter.LOGIN_FAILURES_PER_EMAIL, limiter.LOGIN_FAILURES_PER_EMAIL_DAY):
+            wait = rate_limiter.exceeded(rule, address)
+            if wait is not None:
+                raise errors.RateLimited(THROTTLED, retry_after=wait, code="login_throttled")
     if user is None:
         passwords.spend_equal_time(hasher, password)
-        raise _bad_credentials()
-    if user.locked_until is not None and user.locked_until > now:
-        raise errors.RateLimited(
-            "Too many failed sign-ins: the account is locked for a while. "
-            "Resetting the password unlocks it.",
-            retry_after=_seconds_until(user.locked_until, now),
-            code="account_locked",
-        )
-    if not passwords.verify(hasher, user.password_hash, password):
-        _count_failure(db, user, now)
+    if user is None or not passwords.verify(hasher, user.password_hash, password):
+        if device is not None:
+            rate_limiter.record(limiter.LOGIN_FAILURES_PER_DEVICE, device.device_id)
+        else:
+            rate_limiter.record(limiter.LOGIN_FAILURES_PER_EMAIL, address)
+            rate_limiter.record(limiter.LOGIN_FAILURES_PER_EMAIL_DAY, address)
         raise _bad_credentials()
     if user.disabled:
         raise errors.Forbidden("This account is disabled.", code="account_disabled")
-    fields: dict[str, object] = {}
     if hasher.check_needs_rehash(user.password_hash):
-        fields["password_hash"] = hasher.hash(password)
-    if user.failed_logins or user.locked_until is not None:
-        fields.update(failed_logins=0, locked_until=None)
-    if fields:
+        fields = {"password_hash": hasher.hash(password)}
         user = user_repository.update_fields(db=db, user_id=user.id, fields=fields, now=now) or user
     refresh = tokens.new_secret()
     session = sessions.start(db=db, user_id=user.id, token_hash=tokens.digest(refresh), now=now)
     log.info({"event": "login", "user_id": user.id, "session_id": session.id})
-    return _issue(settings, user, session.id, refresh, now)
+    issued = _issue(settings, user, session, refresh, now)
+    secret = settings.jwt_secret.get_secret_value()
+    device_token = devices.issue(
+        secret=secret, user_id=user.id, password_hash=user.password_hash, now=now
+    )
+    return replace(issued, device_token=device_token)
+
+
+def _known_device(
+    rate_limiter: RateLimiter,
+    settings: Settings,
+    token: str | None,
+    user: UserRecord | None,
+    now: datetime,
+) -> devices.Device | None:
+    """The caller's device, if it has signed in to this account before and has tries left."""
+    secret = settings.jwt_secret.get_secret_value()
+    device = devices.read(token, secret=secret, now=now)
+    if device is None or user is None:
+        return None
+    if not device.knows(user_id=user.id, password_hash=user.password_hash, secret=secret):
+        return None
+    if rate_limiter.exceeded(limiter.LOGIN_FAILURES_PER_DEVICE, device.device_id) is not None:
+        return None  # it spent its own tries: from now on judged like any stranger
+    return device
 
 
 def _bad_credentials() -> errors.Unauthenticated:
     return errors.Unauthenticated("The email or password is wrong.", code="invalid_credentials")
 
 
-def _count_failure(db: Db, user: UserRecord, now: datetime) -> None:
-    failures = user_repository.count_failed_login(db=db, user_id=user.id)
-    if failures >= LOCKOUT_THRESHOLD:
-        user_repository.update_fields(
-            db=db,
-            user_id=user.id,
-            fields={"failed_logins": 0, "locked_until": now + LOCKOUT_DURATION},
-            now=now,
-        )
-        log.warning({"event": "account_locked", "user_id": user.id})
-
-
 def _issue(
-    settings: Settings, user: UserRecord, session_id: str, refresh: str | None, now: datetime
+    settings: Settings,
+    user: UserRecord,
+    session: sessions.SessionRecord,
+    refresh: str | None,
+    now: datetime,
 ) -> Issued:
     access = tokens.issue_access_token(
         secret=settings.jwt_secret.get_secret_value(),
         user_id=user.id,
-        session_id=session_id,
-        version=user.token_version,
+        session_id=session.id,
         roles=list(user.roles),
         now=now,
     )
@@ -199,26 +245,29 @@ def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> I
     now = clock()
     presented = tokens.digest(token)
     session = sessions.find_current(db=db, token_hash=presented)
-    if session is not None and session.is_live(now):
+    # No access token may outlive its family: the last one is issued a token's
+    # lifetime before the family's 30 days end.
+    token_ends = now + tokens.ACCESS_TOKEN_TTL
+    if session is not None and session.is_live(now) and session.lasts_until(token_ends):
         user = _active_user(db, session, now)
         new_refresh = tokens.new_secret()
         if sessions.rotate(db=db, session=session, new_hash=tokens.digest(new_refresh), now=now):
-            return _issue(settings, user, session.id, new_refresh, now)
+            return _issue(settings, user, session, new_refresh, now)
         # Another request rotated this token a moment ago: judged below as a replay.
     elif session is not None:
         raise errors.Unauthenticated(
             "The session has ended; sign in again.", code="session_expired"
         )
     family = sessions.find_replaced(db=db, token_hash=presented)
-    if family is None or not family.is_live(now):
+    if family is None or not family.is_live(now) or not family.lasts_until(token_ends):
         raise errors.Unauthenticated(
             "The refresh token is not valid.", code="invalid_refresh_token"
         )
     rotated_at = family.rotated_at
     if family.previous_hash == presented and rotated_at and now - rotated_at <= REFRESH_GRACE:
         user = _active_user(db, family, now)
-        return _issue(settings, user, family.id, None, now)
-    sessions.revoke(db=db, session_id=family.id, reason="reuse", now=now)
+        return _issue(settings, user, family, None, now)
+    sessions.revoke(db=db, user_id=family.user_id, session_id=family.id, reason="reuse", now=now)
     log.warning({"event": "refresh_reuse", "session_id": family.id, "user_id": family.user_id})
     raise errors.Unauthenticated(
         "This refresh token was already used; the session has been ended.",
@@ -229,14 +278,27 @@ def refresh(*, db: Db, clock: Clock, settings: Settings, token: str | None) -> I
 def _active_user(db: Db, session: sessions.SessionRecord, now: datetime) -> UserRecord:
     user = user_repository.find_by_id(db=db, user_id=session.user_id)
     if user is None or user.disabled:
-        sessions.revoke(db=db, session_id=session.id, reason="disabled", now=now)
+        sessions.revoke(
+            db=db, user_id=session.user_id, session_id=session.id, reason="disabled", now=now
+        )
         raise errors.Unauthenticated("This account is disabled.", code="account_disabled")
+    if session.id not in user.session_ids:
+        # Ended from the user's side (a newer sign-in pushed it off the list).
+        raise errors.Unauthenticated(
+            "The session has ended; sign in again.", code="session_expired"
+        )
     return user
 
 
 def logout(*, db: Db, clock: Clock, principal: Principal) -> None:
     if principal.session_id is not None:
-        sessions.revoke(db=db, session_id=principal.session_id, reason="logout", now=clock())
+        sessions.revoke(
+            db=db,
+            user_id=principal.id,
+            session_id=principal.session_id,
+            reason="logout",
+            now=clock(),
+        )
 
 
 # --------------------------------------------------------------- access tokens
@@ -256,12 +318,13 @@ def authenticate(
     claims = tokens.decode_access_token(
         token.strip(), secret=settings.jwt_secret.get_secret_value(), now=clock()
     )
-    # One indexed read per request: a disabled account, a password reset or a
-    # role change takes effect at once, not when the token expires.
+    # One indexed read per request: a disabled account, a role change and an
+    # ended session (logout, a replayed refresh token, a password change or
+    # reset) take effect at once, not when the token expires.
     user = user_repository.find_by_id(db=db, user_id=claims.user_id)
     if user is None or user.disabled:
         raise errors.Unauthenticated("This account cannot sign in.", code="invalid_token")
-    if claims.version != user.token_version:
+    if claims.session_id not in user.session_ids:
         raise errors.Unauthenticated("The session has ended; sign in again.", code="token_revoked")
     return Principal(
         id=user.id,
@@ -331,35 +394,67 @@ def request_password_reset(
     mailer: Mailer,
     settings: Settings,
     email: str,
+    client_ip: str,
 ) -> str:
-    """Send a reset link if the account exists; the answer never says whether it does."""
+    """Send a reset link if the account exists; the answer never says whether it does.
+
+    Requests are limited per requester, never per email: strangers asking for
+    someone's reset spend their own quota, not the owner's. What protects the
+    owner's inbox is that a new link is mailed at most every ``RESET_MAIL_INTERVAL``,
+    and links never cancel each other: whoever asks, a link in the owner's inbox
+    keeps working until it expires or one of them is used.
+    """
     started = time.monotonic()
+    rate_limiter.hit(limiter.RESET_PER_IP, client_ip)
     address = lookup_key(email)
-    rate_limiter.hit(limiter.RESET_PER_EMAIL, address)
+    now = clock()
     user = user_repository.find_by_email(db=db, email=address)
     if user is not None and not user.disabled:
-        token = onetime.issue(db=db, user_id=user.id, purpose="reset_password", now=clock())
-        _send(
-            mailer,
-            link_mail(
-                to=user.email,
-                subject="Reset your Snapboard password",
-                intro="Someone (hopefully you) asked to reset the password of this account.",
-                action="Choose a new password",
-                link=f"{settings.frontend_url}/reset-password?token={token}",
-                outro="The link works once and expires in 1 hour. "
-                "If you did not ask for it, ignore this message: your password is unchanged.",
-            ),
+        recent = onetime.issued_since(
+            db=db, user_id=user.id, purpose="reset_password", since=now - RESET_MAIL_INTERVAL
         )
+        if not recent:
+            _send_reset_link(db=db, mailer=mailer, settings=settings, user=user, now=now)
     remaining = RESET_RESPONSE_FLOOR_SECONDS - (time.monotonic() - started)
     if remaining > 0:
         time.sleep(remaining)
     return RESET_ACCEPTED
 
 
-def confirm_password_reset(
-    *, db: Db, clock: Clock, password_hasher: PasswordHasher, data: PasswordResetConfirm
+def _send_reset_link(
+    *, db: Db, mailer: Mailer, settings: Settings, user: UserRecord, now: datetime
 ) -> None:
+    token = onetime.issue(
+        db=db, user_id=user.id, purpose="reset_password", now=now, keep_earlier=True
+    )
+    _send(
+        mailer,
+        link_mail(
+            to=user.email,
+            subject="Reset your Snapboard password",
+            intro="Someone (hopefully you) asked to reset the password of this account.",
+            action="Choose a new password",
+            link=f"{settings.frontend_url}/reset-password?token={token}",
+            outro="The link works once and expires in 1 hour. "
+            "If you did not ask for it, ignore this message: your password is unchanged.",
+        ),
+    )
+
+
+def confirm_password_reset(
+    *,
+    db: Db,
+    clock: Clock,
+    password_hasher: PasswordHasher,
+    rate_limiter: RateLimiter,
+    settings: Settings,
+    data: PasswordResetConfirm,
+) -> str:
+    """Set the new password; returns a known-device cookie for the browser that did it.
+
+    Following the mailed link proves the inbox, so that browser becomes a known
+    device: it signs in on a budget of its own even while strangers keep failing.
+    """
     now = clock()
     invalid = errors.InvalidInput.field("token", "is invalid, expired or already used")
     user_id = onetime.holder(db=db, token=data.token, purpose="reset_password", now=now)
@@ -373,22 +468,27 @@ def confirm_password_reset(
     )
     if onetime.consume(db=db, token=data.token, purpose="reset_password", now=now) != user.id:
         raise invalid
+    # The other links mailed meanwhile are void: one reset per set of links.
+    onetime.spend_all(db=db, user_id=user.id, purpose="reset_password", now=now)
+    password_hash = password_hasher.hash(data.password)
     user_repository.update_fields(
         db=db,
         user_id=user.id,
         fields={
-            "password_hash": password_hasher.hash(data.password),
-            "failed_logins": 0,
-            "locked_until": None,
-            # Reset means "someone else may have my password": end every session now.
-            "token_version": user.token_version + 1,
+            "password_hash": password_hash,
             # Following the emailed link proves the address.
             "email_verified": True,
         },
         now=now,
     )
+    # Reset means "someone else may have my password": end every session now.
     sessions.revoke_all(db=db, user_id=user.id, reason="password_reset", now=now)
+    # Guesses at the old password say nothing about the new one.
+    rate_limiter.clear(limiter.LOGIN_FAILURES_PER_EMAIL, lookup_key(user.email))
+    rate_limiter.clear(limiter.LOGIN_FAILURES_PER_EMAIL_DAY, lookup_key(user.email))
     log.info({"event": "password_reset", "user_id": user.id})
+    secret = settings.jwt_secret.get_secret_value()
+    return devices.issue(secret=secret, user_id=user.id, password_hash=password_hash, now=now)
 
 
 # ------------------------------------------------------------------------- mail
@@ -400,7 +500,3 @@ def _send(mailer: Mailer, mail: Mail) -> None:
     except MailError as exc:
         # The account change stands; the user can ask for the mail again.
         log.error({"event": "mail_failed", "reason": str(exc)})
-
-
-def _seconds_until(moment: datetime, now: datetime) -> int:
-    return max(1, int((moment - now).total_seconds() + 0.999))

@@ -21,24 +21,23 @@ ALGORITHM = "HS256"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 # Tolerated difference between the clocks of the machines that issue and check tokens.
 CLOCK_SKEW = timedelta(seconds=30)
-_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid", "ver"]
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid"]
 
 
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str
     session_id: str
-    version: int
 
 
 def issue_access_token(
-    *, secret: str, user_id: str, session_id: str, version: int, roles: list[str], now: datetime
+    *, secret: str, user_id: str, session_id: str, roles: list[str], now: datetime
 ) -> str:
+    """A token for one family (``sid``): it works while the family is on the user's list."""
     issued = int(now.timestamp())
     claims = {
         "sub": user_id,
         "sid": session_id,
-        "ver": version,
         "roles": roles,
         "iat": issued,
         "exp": issued + int(ACCESS_TOKEN_TTL.total_seconds()),
@@ -70,7 +69,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
         or not isinstance(roles, list)
         or not isinstance(issued, int | float)
         or not isinstance(expires, int | float)
-        or not isinstance(claims["ver"], int)
+        or not isinstance(claims["sid"], str)
     ):
         raise invalid
     moment = now.timestamp()
@@ -82,8 +81,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClai
         )
     return AccessClaims(
         user_id=claims["sub"],
-        session_id=str(claims["sid"]),
-        version=claims["ver"],
+        session_id=claims["sid"],
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.images.models import AvatarUrls
 from chalicelib.principal import Role
@@ -19,6 +20,47 @@ _FROM_RECORD = ConfigDict(from_attributes=True, json_schema_serialization_defaul
 
 def _documented_without_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
+
+
+# Characters that change how text around them is laid out or read rather than
+# standing for themselves: control characters (NUL, CR, LF, tab, DEL, C1), lone
+# surrogates, line and paragraph separators, and the bidirectional overrides and
+# isolates that make a name display as something else.
+_INVISIBLE_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
+_BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _layout_characters(text: str) -> bool:
+    return any(
+        unicodedata.category(ch) in _INVISIBLE_CATEGORIES or ch in _BIDI_CONTROLS for ch in text
+    )
+
+
+def _control_characters(text: str) -> bool:
+    """NUL, escape sequences and the like; line breaks and tabs are text."""
+    return any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in "\t\n\r" for ch in text)
+
+
+def _display_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError("must not be blank")
+    if _layout_characters(name):
+        raise ValueError("must be one line of visible text (no control characters)")
+    return name
+
+
+def _bio(value: str) -> str:
+    bio = value.strip()
+    if _control_characters(bio):
+        raise ValueError("must be text (line breaks and tabs are the only control characters)")
+    return bio
+
+
+# One line of visible text, trimmed; what a user is called next to everything they post.
+DisplayName = Annotated[str, Field(max_length=50), AfterValidator(_display_name)]
+# Free text, trimmed; lines are kept.
+Bio = Annotated[str, Field(max_length=500), AfterValidator(_bio)]
 
 
 class UserPrivate(BaseModel):
@@ -70,8 +112,8 @@ class UserPublic(BaseModel):
 class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=50)
-    bio: str | None = Field(default=None, max_length=500)
+    display_name: DisplayName | None = None
+    bio: Bio | None = None
 
 
 class PasswordChange(BaseModel):

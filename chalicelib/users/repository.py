@@ -23,11 +23,9 @@ class UserRecord:
     roles: tuple[Role, ...]  # only the roles this app knows
     email_verified: bool
     disabled: bool
-    failed_logins: int
-    locked_until: datetime | None
-    # Bumped to end every session at once (password reset): access tokens carry
-    # the version they were issued under and stop working when it moves on.
-    token_version: int
+    # The live refresh-token families (chalicelib.sessions keeps the list): an
+    # access token works only while the family it was issued for is on it.
+    session_ids: tuple[str, ...]
     avatar_image_id: str | None
     created_at: datetime
     updated_at: datetime
@@ -48,9 +46,7 @@ def _record(doc: dict[str, Any]) -> UserRecord:
         roles=tuple(role for role in doc.get("roles", ["user"]) if role in ROLES),
         email_verified=bool(doc.get("email_verified", False)),
         disabled=bool(doc.get("disabled", False)),
-        failed_logins=int(doc.get("failed_logins", 0)),
-        locked_until=doc.get("locked_until"),
-        token_version=int(doc.get("token_version", 0)),
+        session_ids=tuple(str(sid) for sid in doc.get("session_ids", [])),
         avatar_image_id=doc.get("avatar_image_id"),
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
@@ -78,9 +74,7 @@ def insert_user(
         "roles": ["user"],
         "email_verified": False,
         "disabled": False,
-        "failed_logins": 0,
-        "locked_until": None,
-        "token_version": 0,
+        "session_ids": [],
         "avatar_image_id": None,
         "created_at": now,
         "updated_at": now,
@@ -134,19 +128,6 @@ def update_fields(
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else _record(doc)
-
-
-def count_failed_login(*, db: Db, user_id: str) -> int:
-    """Add one to the consecutive failures and return the new count."""
-    from pymongo import ReturnDocument
-
-    doc = db.users.find_one_and_update(
-        {"_id": ids.to_object_id(user_id)},
-        {"$inc": {"failed_logins": 1}},
-        return_document=ReturnDocument.AFTER,
-        projection={"failed_logins": 1},
-    )
-    return 0 if doc is None else int(doc["failed_logins"])
 
 
 def list_page(*, db: Db, limit: int, after: tuple[datetime, str] | None) -> list[UserRecord]:

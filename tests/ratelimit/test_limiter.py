@@ -105,3 +105,28 @@ def test_a_lost_insert_race_is_retried_as_an_update(db: Any, clock: FakeClock) -
     RateLimiter(racing, clock=clock).hit(RULE, "k")
     [doc] = db.rate_limits.find()
     assert doc["count"] == 2
+
+
+def test_recorded_events_are_judged_by_exceeded_which_counts_nothing(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    for _ in range(2):
+        limiter.record(RULE, "k")
+    assert limiter.exceeded(RULE, "k") is None
+    assert limiter.exceeded(RULE, "k") is None  # looking is free
+    limiter.record(RULE, "k")
+    wait = limiter.exceeded(RULE, "k")
+    assert wait is not None
+    assert 1 <= wait <= 60
+    assert limiter.exceeded(RULE, "other") is None
+    clock.advance(minutes=1)
+    assert limiter.exceeded(RULE, "k") is None
+
+
+def test_clear_forgets_the_current_window(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        limiter.record(RULE, "k")
+        limiter.record(RULE, "other")
+    limiter.clear(RULE, "k")
+    assert limiter.exceeded(RULE, "k") is None
+    assert limiter.exceeded(RULE, "other") is not None

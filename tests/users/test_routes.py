@@ -86,10 +86,37 @@ def test_a_profile_update_changes_only_the_given_fields(
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("display_name", "Ana María ✈️"),
+        ("display_name", "\u05e9\u05dc\u05d5\u05dd"),
+        ("display_name", "👩\u200d👩\u200d👧 family"),
+        ("bio", "Harbours.\n\nAnd boats,\tmostly."),
+    ],
+)
+def test_a_profile_update_keeps_any_visible_text(
+    client: Http, people: dict[str, Session], field: str, value: str
+) -> None:
+    reply = client.patch("/users/me", json={field: value}, headers=people["user"].headers)
+    assert reply.status == 200, reply.body
+    assert reply.json[field] == value
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"display_name": "x" * 51}, "display_name"),
+        ({"display_name": ""}, "display_name"),
+        ({"display_name": "   "}, "display_name"),
+        ({"display_name": "Ann\r\nX-Injected: yes"}, "display_name"),
+        ({"display_name": "Ann\nS."}, "display_name"),
+        ({"display_name": "Ann\u0000"}, "display_name"),
+        ({"display_name": "Ann\tS."}, "display_name"),
+        ({"display_name": "\u202enaa"}, "display_name"),
+        ({"display_name": "Ann\u2028S."}, "display_name"),
         ({"bio": "x" * 501}, "bio"),
+        ({"bio": "Harbours\u0000"}, "bio"),
+        ({"bio": "\u001b[31mred"}, "bio"),
         ({"email": "new@example.com"}, "email"),
         ({"roles": ["admin"]}, "roles"),
         ({"bio": {"$set": "x"}}, "bio"),
@@ -146,6 +173,11 @@ def test_a_password_change_revokes_the_other_sessions_only(
         headers=here.headers,
     )
     assert reply.status == 204
+    # The other session's access token dies at once, not when it expires.
+    ended = client.get("/users/me", headers=elsewhere.headers)
+    assert ended.status == 401
+    assert ended.problem["code"] == "token_revoked"
+    assert client.get("/users/me", headers=here.headers).status == 200
     assert (
         client.post("/auth/refresh", json={"refresh_token": elsewhere.refresh_token}).status == 401
     )

@@ -183,7 +183,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with the token from the mailed link; every session ends. */
+        /**
+         * Set a new password with the token from the mailed link; every session ends.
+         * @description The browser that did it becomes a known device (the `known_device` cookie):
+         *     it can sign in even while others keep failing to.
+         */
         post: operations["confirm_password_reset"];
         delete?: never;
         options?: never;
@@ -1276,6 +1280,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed for this user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body larger than 6 MiB */
             413: {
                 headers: {
@@ -1562,6 +1575,15 @@ export interface operations {
             };
             /** @description Malformed request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this user */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

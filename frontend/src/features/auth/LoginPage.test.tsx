@@ -66,17 +66,20 @@ describe("LoginPage", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("This account is disabled.");
   });
 
-  it("says when a locked account can try again", async () => {
+  it("says when a throttled address can try again, and how to get in meanwhile", async () => {
     stubApi({
       "POST /auth/login": () =>
-        problem(429, "account_locked", "Too many failed sign-ins: the account is locked for a while. Resetting the password unlocks it.", {
-          headers: { "Retry-After": "900" },
-        }),
+        problem(
+          429,
+          "login_throttled",
+          "Too many failed sign-ins for this email address. Try again later, sign in on a device you have used before, or reset the password.",
+          { headers: { "Retry-After": "900" } },
+        ),
     });
     renderAt("/login", <LoginPage />);
     await logIn();
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("Resetting the password unlocks it.");
+    expect(alert).toHaveTextContent("sign in on a device you have used before, or reset the password.");
     expect(alert).toHaveTextContent("Try again in 15 minutes.");
   });
 

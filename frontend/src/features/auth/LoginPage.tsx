@@ -18,10 +18,10 @@ function loginErrors(error: unknown): FormErrors {
     if (error.status === 403) {
       return { fields: {}, form: error.problem?.detail ?? "This account is disabled." };
     }
-    if (error.status === 429 && error.code === "account_locked") {
-      // The lock's own explanation (a reset unlocks it), then when it lifts.
+    if (error.status === 429 && error.code === "login_throttled") {
+      // The API's own explanation (a known device or a reset gets in), then when to retry.
       const when = describeError(error).replace(/^Too many attempts\. /, "");
-      return { fields: {}, form: `${error.problem?.detail ?? "The account is locked."} ${when}` };
+      return { fields: {}, form: `${error.problem?.detail ?? "Too many failed sign-ins."} ${when}` };
     }
   }
   return formErrors(error, LABELS);
