@@ -119,10 +119,12 @@ lint-infra: $(STAMP) $(LINT_STAMP) ## actionlint, zizmor and the schema on workf
 	@if [ -n "$(TEMPLATES)" ]; then echo "cfn-lint $(TEMPLATES)"; $(BIN)/cfn-lint $(TEMPLATES); \
 	else echo "cfn-lint: no CloudFormation templates outside build/"; fi
 
-package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), cfn-lint it, test it
+package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM template), add bytecode, cfn-lint it, test it
 	rm -rf build
 	@# The template names no region (it uses AWS::Region); chalice only wants one set.
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/
+	@# Bytecode for the runtime's Python: /var/task is read-only, so nothing compiled there is kept.
+	$(BIN)/python tools/compile_package.py build/
 	$(BIN)/cfn-lint build/sam.json
 	@# The package tests run here, on this very artifact: the only build in CI and in a deploy.
 	$(BIN)/pytest -q -p no:randomly tests/test_lambda_package.py --lambda-package build
