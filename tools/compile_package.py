@@ -37,7 +37,7 @@ def runtime_cache_tag(template: Path) -> str:
     if len(runtimes) != 1:
         raise SystemExit(f"{template}: expected one Python runtime, found {sorted(runtimes)}")
     [runtime] = runtimes
-    return "cpython-" + runtime.removeprefix("python").replace(".", "")
+    return "cpython-" + str(runtime).removeprefix("python").replace(".", "")
 
 
 def bytecode_name(source: str, cache_tag: str) -> str:
@@ -98,7 +98,7 @@ def main() -> int:
         )
     # Sets' order in constants follows string hashes: fix the seed for identical bytes.
     if os.environ.get("PYTHONHASHSEED") != "0":
-        os.execve(
+        os.execve(  # noqa: S606 (the same interpreter and arguments, one variable more)
             sys.executable,
             [sys.executable, *sys.argv],
             {**os.environ, "PYTHONHASHSEED": "0"},
