@@ -62,7 +62,7 @@ def _handle(
         if request.method == "HEAD":
             # HEAD is GET without the content (RFC 9110, 9.3.2): same status and headers.
             response.body = ""
-        _add_cors(request, response, origin_policy())
+        _add_cors(request, response, origin_policy)
         _add_security_headers(request, response)
         response.headers[REQUEST_ID_HEADER] = request_id
         log.info(
@@ -109,11 +109,16 @@ def _normalise_chalice_error(response: Response) -> None:
     response.headers["Content-Type"] = wire.PROBLEM_JSON
 
 
-def _add_cors(request: Request, response: Response, policy: OriginPolicy | None) -> None:
+def _add_cors(
+    request: Request, response: Response, origin_policy: Callable[[], OriginPolicy | None]
+) -> None:
     origin = request.headers.get("origin")
     existing = response.headers.get("Vary")
     response.headers["Vary"] = _vary(existing if isinstance(existing, str) else None, "Origin")
-    if not origin or policy is None or not policy.allows(origin):
+    if not origin:
+        return  # not asked: the settings are not read (a /health probe reads nothing)
+    policy = origin_policy()
+    if policy is None or not policy.allows(origin):
         return
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"

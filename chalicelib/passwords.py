@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from chalicelib import errors, lazy
 
-from chalicelib import errors
+if TYPE_CHECKING:
+    import argon2.exceptions
+    from argon2 import PasswordHasher
+else:
+    argon2 = lazy.module("argon2")
 
 MIN_LENGTH = 10
 # argon2 hashes any length, but a megabyte "password" is a denial of service.
@@ -52,7 +56,7 @@ def require_acceptable(password: str, *, email: str, username: str, field: str) 
 def verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:
     try:
         return hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
         return False
 
 

@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from chalicelib.cors import InvalidOriginPattern, OriginPolicy
+from chalicelib.model import Model
 
 Stage = Literal["dev", "prod"]
 ImageStoreKind = Literal["imagekit", "local"]
@@ -64,7 +64,7 @@ class ConfigError(Exception):
         )
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Everything the process reads from its environment, validated once."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
 from chalicelib import errors
+from chalicelib.model import Model
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -117,12 +118,12 @@ def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) 
 # ---------------------------------------------------------------------- problems
 
 
-class ProblemField(BaseModel):
+class ProblemField(Model):
     field: str = Field(description="Dotted path of the failing input, as the client sent it.")
     message: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details, the body of every error response."""
 
     model_config = ConfigDict(title="Problem")

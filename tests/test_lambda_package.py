@@ -24,6 +24,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from tests.conftest import ROOT
+from tests.test_lazy import ON_DEMAND
 
 # Lambda takes 50 MB zipped; this budget is ours (every byte is unzipped at a cold start).
 # Pillow's wheel vendors its codecs (libavif alone is 7.8 MB): about 13.4 MB in all,
@@ -108,9 +109,11 @@ def test_the_template_runs_python_311_under_the_prod_policy_file(package: Path) 
 def test_the_packaged_app_imports_from_the_zip_alone(package: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         archive.extractall(tmp_path)
+    # Nothing but the app: no test tool, and none of the libraries only some requests use.
+    unwanted = ("boto3", "pymongo", "mongomock", "pytest", *ON_DEMAND)
     probe = (
         "import sys; sys.path.insert(0, '.'); import app; "
-        "print(sorted(m for m in ('boto3', 'pymongo', 'mongomock', 'pytest') if m in sys.modules))"
+        f"print(sorted(m for m in {unwanted!r} if m in sys.modules))"
     )
     # -I -S: no site-packages, no user site, no PYTHON* variables: only the zip's contents.
     result = subprocess.run(

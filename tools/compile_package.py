@@ -79,8 +79,8 @@ def add_bytecode(archive: Path) -> int:
                 continue
             entry = zipfile.ZipInfo(pyc, date_time=info.date_time)
             entry.external_attr = info.external_attr
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, compile_source(info.filename, data, Path(scratch)))
+            bytecode = compile_source(info.filename, data, Path(scratch))
+            target.writestr(entry, bytecode, compress_type=zipfile.ZIP_DEFLATED)
             compiled += 1
     os.replace(rewritten, archive)
     return compiled

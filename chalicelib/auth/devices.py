@@ -22,8 +22,14 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import jwt
+from chalicelib import lazy
+
+if TYPE_CHECKING:
+    import jwt
+else:
+    jwt = lazy.module("jwt")
 
 COOKIE = "known_device"
 LIFETIME = timedelta(days=365)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.model import Model
 from chalicelib.users.models import DisplayName, UserPrivate
 
 # Loose bounds here; the rules (normalisation, password policy) live in the service
@@ -14,7 +15,7 @@ Email = str
 Password = str
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email = Field(max_length=320)
@@ -23,24 +24,24 @@ class RegisterIn(BaseModel):
     display_name: DisplayName | None = None
 
 
-class Registered(BaseModel):
+class Registered(Model):
     user: UserPrivate
 
 
-class LoginIn(BaseModel):
+class LoginIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email = Field(max_length=320)
     password: Password = Field(max_length=256)
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: str | None = Field(default=None, max_length=200)
 
 
-class TokenPair(BaseModel):
+class TokenPair(Model):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int = Field(description="Seconds until the access token expires.")
@@ -53,25 +54,25 @@ class TokenPair(BaseModel):
     user: UserPrivate
 
 
-class TokenIn(BaseModel):
+class TokenIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=200)
 
 
-class PasswordResetIn(BaseModel):
+class PasswordResetIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email = Field(max_length=320)
 
 
-class PasswordResetConfirm(BaseModel):
+class PasswordResetConfirm(Model):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=200)
     password: Password = Field(max_length=256)
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     status: Literal["accepted"] = "accepted"
     detail: str

@@ -12,10 +12,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import jwt
+from chalicelib import errors, lazy
 
-from chalicelib import errors
+if TYPE_CHECKING:
+    import jwt
+else:
+    jwt = lazy.module("jwt")
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)

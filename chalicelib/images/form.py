@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from chalicelib import errors, lazy
 
-from chalicelib import errors
+if TYPE_CHECKING:
+    from python_multipart import exceptions as multipart_errors
+    from python_multipart import multipart
+else:
+    multipart = lazy.module("python_multipart.multipart")
+    multipart_errors = lazy.module("python_multipart.exceptions")
 
 MAX_PARTS = 20
 
@@ -28,7 +33,7 @@ def parse(body: bytes, content_type: str) -> dict[str, Part]:
     """The named parts of a multipart body; a malformed body is a 400."""
     try:
         # A header value is latin-1 on the wire; API Gateway may hand us any text.
-        _, params = parse_options_header(content_type.encode("latin-1"))
+        _, params = multipart.parse_options_header(content_type.encode("latin-1"))
     except UnicodeEncodeError:
         raise _malformed("The Content-Type header is not latin-1 text.") from None
     boundary = params.get(b"boundary")
@@ -58,7 +63,7 @@ def parse(body: bytes, content_type: str) -> dict[str, Part]:
         header_value.clear()
 
     def on_headers_finished() -> None:
-        _, disposition = parse_options_header(headers.get("content-disposition", b""))
+        _, disposition = multipart.parse_options_header(headers.get("content-disposition", b""))
         part = parts[-1]
         part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
         filename = disposition.get(b"filename")
@@ -70,7 +75,7 @@ def parse(body: bytes, content_type: str) -> dict[str, Part]:
         parts[-1].data.extend(data[start:end])
 
     try:
-        parser = MultipartParser(
+        parser = multipart.MultipartParser(
             boundary,
             callbacks={
                 "on_part_begin": on_part_begin,
@@ -83,7 +88,8 @@ def parse(body: bytes, content_type: str) -> dict[str, Part]:
         )
         parser.write(body)
         parser.finalize()
-    except FormParserError:  # a bad boundary (over 256 bytes) as much as a bad body
+    # A bad boundary (over 256 bytes) as much as a bad body.
+    except multipart_errors.FormParserError:
         raise _malformed("The multipart body is malformed.") from None
     return {part.name: part for part in parts if part.name}
 

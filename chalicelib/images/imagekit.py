@@ -10,9 +10,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import imagekitio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib.images.store import Location, StoredFile, StoreError, UploadSignature
+from chalicelib.model import Model
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
@@ -39,7 +40,7 @@ def build_client(settings: Settings) -> imagekitio.ImageKit:
     )
 
 
-class _Answer(BaseModel):
+class _Answer(Model):
     """The fields of ImageKit's file answers that we use, checked.
 
     The SDK builds its models without validating them, so a proxy's HTML page or

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from chalicelib.model import Model
 
 ImageStatus = Literal["pending", "attached", "deleted"]
 ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
@@ -40,13 +42,13 @@ class ImageRecord:
     private_path: bool = False
 
 
-class ImageVariants(BaseModel):
+class ImageVariants(Model):
     thumb: str = Field(description="Square crop, 320 px.")
     card: str = Field(description="640 px wide, ratio kept.")
     full: str = Field(description="At most 1600 px on the long side.")
 
 
-class ImagePublic(BaseModel):
+class ImagePublic(Model):
     """An image in a response: every URL absolute and ready for an ``<img>``."""
 
     id: str
@@ -61,25 +63,25 @@ class ImagePublic(BaseModel):
     placeholder: str = Field(description="A tiny blurred version for progressive loading.")
 
 
-class AvatarUrls(BaseModel):
+class AvatarUrls(Model):
     small: str = Field(description="48 px square.")
     medium: str = Field(description="96 px square.")
     large: str = Field(description="256 px square.")
 
 
-class AvatarPublic(BaseModel):
+class AvatarPublic(Model):
     image_id: str
     urls: AvatarUrls
 
 
-class UploadForm(BaseModel):
+class UploadForm(Model):
     """The fields of a ``multipart/form-data`` upload."""
 
     file: bytes = Field(description="The image: JPEG, PNG, WebP, GIF or AVIF, at most 4 MiB.")
     alt: str | None = Field(default=None, max_length=300, description="Text for `<img alt>`.")
 
 
-class UploadAuth(BaseModel):
+class UploadAuth(Model):
     """What a browser needs to upload one file straight to the store."""
 
     token: str = Field(description="Single use.")
@@ -91,14 +93,14 @@ class UploadAuth(BaseModel):
     upload_url: str = Field(description="Where to POST the multipart upload.")
 
 
-class RegisterImage(BaseModel):
+class RegisterImage(Model):
     model_config = ConfigDict(extra="forbid")
 
     file_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")
     alt: str | None = Field(default=None, max_length=300)
 
 
-class ImageUpdate(BaseModel):
+class ImageUpdate(Model):
     """The alt text of an image: null clears it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +108,7 @@ class ImageUpdate(BaseModel):
     alt: str | None = Field(max_length=300, description="Text for `<img alt>`; null clears it.")
 
 
-class SetAvatar(BaseModel):
+class SetAvatar(Model):
     model_config = ConfigDict(extra="forbid")
 
     image_id: str = Field(pattern=ID_PATTERN)

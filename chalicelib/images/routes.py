@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from chalicelib import errors, wire
 from chalicelib.images import form
@@ -18,6 +18,7 @@ from chalicelib.images.models import (
     UploadAuth,
     UploadForm,
 )
+from chalicelib.model import Model
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, RawBody, Router
 
@@ -44,7 +45,7 @@ BINARY_TYPES = [
 MEDIA_DEPTH = 7
 
 
-class UploadQuery(BaseModel):
+class UploadQuery(Model):
     alt: str | None = Field(default=None, max_length=300)
 
 

@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from chalicelib.images.models import AvatarUrls, ImagePublic
+from chalicelib.model import Model
 
 Visibility = Literal["public", "private", "draft"]
 
@@ -46,17 +47,17 @@ ImageIds = Annotated[
 ]
 
 
-class PostCreate(BaseModel):
+class PostCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
     body: Body = ""
-    tags: Tags = []
+    tags: Tags = []  # noqa: RUF012 (pydantic copies a default per instance)
     visibility: Visibility = "public"
-    image_ids: ImageIds = []
+    image_ids: ImageIds = []  # noqa: RUF012 (pydantic copies a default per instance)
 
 
-class PostUpdate(BaseModel):
+class PostUpdate(Model):
     """Only the fields sent change; ``image_ids`` replaces the whole gallery."""
 
     model_config = ConfigDict(extra="forbid")
@@ -68,14 +69,14 @@ class PostUpdate(BaseModel):
     image_ids: ImageIds | None = None
 
 
-class AuthorSummary(BaseModel):
+class AuthorSummary(Model):
     id: str
     username: str
     display_name: str
     avatar: AvatarUrls | None = Field(description="Avatar URLs by size, or null.")
 
 
-class PostPublic(BaseModel):
+class PostPublic(Model):
     id: str
     title: str
     body: str
@@ -88,14 +89,14 @@ class PostPublic(BaseModel):
     version: int
 
 
-class PostPage(BaseModel):
+class PostPage(Model):
     items: list[PostPublic]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
 
 
-class PostQuery(BaseModel):
+class PostQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)

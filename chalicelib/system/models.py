@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from chalicelib.model import Model
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok"] = "ok"
 
 
-class Ready(BaseModel):
+class Ready(Model):
     status: Literal["ready"] = "ready"
     database: Literal["ok"] = "ok"
 
 
-class Index(BaseModel):
+class Index(Model):
     name: str
     docs: str
     openapi: str

@@ -8,12 +8,18 @@ import re
 import weakref
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import openapi
+from chalicelib import lazy
 from chalicelib.routing import Answer, Api, Context, Router
 from chalicelib.system import service
 from chalicelib.system.models import Health, Index, Ready
+
+# The document's builder loads pydantic's JSON Schema generator: only its first request does.
+if TYPE_CHECKING:
+    from chalicelib import openapi
+else:
+    openapi = lazy.module("chalicelib.openapi")
 
 router = Router(__name__, tag="system")
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
+from typing import TYPE_CHECKING
 
-from chalicelib import errors
+from chalicelib import errors, lazy
+
+if TYPE_CHECKING:
+    import email_validator
+else:
+    email_validator = lazy.module("email_validator")
 
 
 def normalise_email(raw: str) -> str:
     """Validated, normalised and lower-cased, so one address is one account."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
+        checked = email_validator.validate_email(raw.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
         raise errors.InvalidInput.field("email", str(exc)) from None
     return checked.normalized.lower()
 

@@ -6,9 +6,10 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from chalicelib.images.models import AvatarUrls
+from chalicelib.model import Model
 from chalicelib.principal import Role
 from chalicelib.users.repository import UserRecord
 
@@ -63,7 +64,7 @@ DisplayName = Annotated[str, Field(max_length=50), AfterValidator(_display_name)
 Bio = Annotated[str, Field(max_length=500), AfterValidator(_bio)]
 
 
-class UserPrivate(BaseModel):
+class UserPrivate(Model):
     """The signed-in user's own account, as only they (and admins) see it."""
 
     model_config = _FROM_RECORD
@@ -88,7 +89,7 @@ class UserPrivate(BaseModel):
         return cls.model_validate(user).model_copy(update={"avatar": avatar})
 
 
-class UserPublic(BaseModel):
+class UserPublic(Model):
     """What anyone may see of a user: never the email address or internal state."""
 
     model_config = _FROM_RECORD
@@ -109,33 +110,33 @@ class UserPublic(BaseModel):
         return cls.model_validate(user).model_copy(update={"avatar": avatar})
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
     bio: Bio | None = None
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Model):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(max_length=256)
     new_password: str = Field(max_length=256)
 
 
-class UserList(BaseModel):
+class UserList(Model):
     items: list[UserPrivate]
     next_cursor: str | None
 
 
-class UserListQuery(BaseModel):
+class UserListQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200)
 
 
-class AdminUserUpdate(BaseModel):
+class AdminUserUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     disabled: bool | None = None

@@ -1,0 +1,119 @@
+"""chalicelib/lazy.py: libraries that only some requests need are imported by the first of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib import lazy
+from tests.conftest import ROOT
+
+# What `import app` and a first /health must not load: each only serves some requests.
+ON_DEMAND = [
+    "jwt",
+    "cryptography",
+    "email_validator",
+    "argon2",
+    "python_multipart",
+    "PIL",
+    "imagekitio",
+    "pymongo",
+    "bson",
+    "boto3",
+    "chalicelib.openapi",
+]
+
+
+@pytest.fixture
+def probe_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A module on the path whose import is slow and counted."""
+    name = f"lazy_probe_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "import builtins, time\n"
+        "builtins.lazy_probe_imports = getattr(builtins, 'lazy_probe_imports', 0) + 1\n"
+        "time.sleep(0.05)\n"
+        "ANSWER = 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("builtins.lazy_probe_imports", 0, raising=False)
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_a_lazy_module_is_imported_at_its_first_attribute_read(probe_module: str) -> None:
+    import builtins
+
+    module = lazy.module(probe_module)
+    assert probe_module not in sys.modules
+    assert module.ANSWER == 42
+    assert probe_module in sys.modules
+    assert module.ANSWER == 42
+    assert builtins.lazy_probe_imports == 1  # type: ignore[attr-defined]
+
+
+def test_threads_racing_for_a_first_use_import_it_once_and_see_it_whole(
+    probe_module: str,
+) -> None:
+    import builtins
+
+    module = lazy.module(probe_module)
+    seen: list[object] = []
+    start = threading.Barrier(8)
+
+    def use() -> None:
+        start.wait()
+        seen.append(module.ANSWER)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [42] * 8
+    assert builtins.lazy_probe_imports == 1  # type: ignore[attr-defined]
+
+
+def test_a_missing_attribute_is_an_attribute_error_of_the_real_module(probe_module: str) -> None:
+    with pytest.raises(AttributeError, match="QUESTION"):
+        _ = lazy.module(probe_module).QUESTION
+
+
+def test_the_app_answers_a_first_health_without_the_libraries_of_other_requests() -> None:
+    # A fresh interpreter: this test process has long imported everything.
+    probe = f"""
+import json, sys
+from chalice.test import Client
+import pydantic
+import app
+from chalicelib.model import Model
+with Client(app.app) as client:
+    answer = client.http.get("/health")
+def models(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from models(sub)
+print(json.dumps({{
+    "status": answer.status_code,
+    "loaded": [m for m in {ON_DEMAND!r} if m in sys.modules],
+    "built": sorted(m.__name__ for m in models(Model) if m.__pydantic_complete__),
+}}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": "/nonexistent"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["status"] == 200
+    assert seen["loaded"] == []
+    # Only the model /health answers with has built its validator and serializer.
+    assert seen["built"] == ["Health"]
