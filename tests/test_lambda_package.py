@@ -87,7 +87,9 @@ def test_the_zip_holds_the_app_and_its_runtime_dependencies(package: Path) -> No
 def test_the_zip_holds_no_test_or_dev_package(package: Path) -> None:
     tops = {top_level(name).replace("_", "-") for name in names(package)}
     assert not {name.replace("_", "-") for name in FORBIDDEN} & tops
-    chalice = {name for name in names(package) if name.startswith("chalice/")}
+    chalice = {
+        name for name in names(package) if name.startswith("chalice/") and name.endswith(".py")
+    }
     assert chalice == CHALICE_RUNTIME
 
 

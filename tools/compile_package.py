@@ -68,15 +68,14 @@ def add_bytecode(archive: Path) -> int:
         zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target,
     ):
         cache_tag = sys.implementation.cache_tag
-        existing = set(original.namelist())
         for info in original.infolist():
+            if "__pycache__/" in info.filename or info.filename.endswith(".pyc"):
+                continue  # a developer's own bytecode (chalice copies chalicelib/ as it is)
             data = original.read(info)
             target.writestr(info, data)
             if not info.filename.endswith(".py"):
                 continue
             pyc = bytecode_name(info.filename, cache_tag)
-            if pyc in existing:
-                continue
             entry = zipfile.ZipInfo(pyc, date_time=info.date_time)
             entry.external_attr = info.external_attr
             bytecode = compile_source(info.filename, data, Path(scratch))
