@@ -27,6 +27,7 @@ ON_DEMAND = [
     "bson",
     "boto3",
     "chalicelib.openapi",
+    "email.message",
 ]
 
 

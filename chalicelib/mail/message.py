@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from chalicelib import lazy
+
+# The stdlib's email package costs a cold start more than most of ours: only mail loads it.
+if TYPE_CHECKING:
+    from email import message as email_message
+    from email import utils as email_utils
+else:
+    email_message = lazy.module("email.message")
+    email_utils = lazy.module("email.utils")
 
 
 @dataclass(frozen=True)
@@ -18,13 +26,13 @@ class Mail:
     text: str
     html: str
 
-    def to_email(self, sender: str) -> EmailMessage:
-        message = EmailMessage()
+    def to_email(self, sender: str) -> email_message.EmailMessage:
+        message = email_message.EmailMessage()
         message["From"] = sender
         message["To"] = self.to
         message["Subject"] = self.subject
-        message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+        message["Date"] = email_utils.formatdate(usegmt=True)
+        message["Message-ID"] = email_utils.make_msgid(domain=sender.rpartition("@")[2] or None)
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
         return message
