@@ -56,7 +56,7 @@ PROD_ENV = {
 }
 
 # The child: the clock after its work, on stdout. An API Gateway REST proxy event.
-_EVENT = """
+HANDLER_PRELUDE = """
 def event(path):
     return {
         "resource": path, "path": path,
@@ -79,13 +79,14 @@ class LambdaContext:
 """
 PROBES = {
     "bare python": "import time; print(time.perf_counter())",
-    "import app": "import sys, time; sys.path.insert(0, '.'); import app; print(time.perf_counter())",
-    "first /health": _EVENT
+    "import app": "import sys, time; sys.path.insert(0, '.'); import app\n"
+    + "print(time.perf_counter())",
+    "first /health": HANDLER_PRELUDE
     + "import sys, time; sys.path.insert(0, '.'); import app\n"
     + "answer = app.app(event('/health'), LambdaContext())\n"
     + "assert answer['statusCode'] == 200, answer\n"
     + "print(time.perf_counter())",
-    "first GET /posts": _EVENT
+    "first GET /posts": HANDLER_PRELUDE
     + "import sys, time; sys.path.insert(0, '.'); import app\n"
     + "answer = app.app(event('/posts'), LambdaContext())\n"
     + "assert answer['statusCode'] == 200, answer\n"
@@ -134,7 +135,9 @@ def main() -> int:
         env = {"PATH": "/usr/bin:/bin", **PROD_ENV, "MONGODB_URI": mongo.uri}
         with tempfile.TemporaryDirectory() as scratch:
             scratch_dir = Path(scratch)
-            archive = ROOT / "build" / "deployment.zip" if args.reuse else build(scratch_dir / "out")
+            archive = (
+                ROOT / "build" / "deployment.zip" if args.reuse else build(scratch_dir / "out")
+            )
             size_mb = archive.stat().st_size / 1e6
             task = scratch_dir / "task"
             with zipfile.ZipFile(archive) as package:
@@ -158,13 +161,17 @@ def main() -> int:
         target = TARGETS_MS.get(label)
         verdict = ""
         if target is not None:
-            verdict = f"  target <= {target:.0f} ms: {'met' if median * 1000 <= target else 'missed'}"
+            verdict = (
+                f"  target <= {target:.0f} ms: {'met' if median * 1000 <= target else 'missed'}"
+            )
         print(
             f"{label:17} median {median * 1000:7.1f} ms  best {min(times) * 1000:7.1f} ms"
             f"  {median / bare:5.1f}x bare{verdict}"
         )
     print(f"({args.runs} rounds, one fresh interpreter of each kind per round)")
-    print(json.dumps({label: round(statistics.median(t) * 1000, 1) for label, t in samples.items()}))
+    print(
+        json.dumps({label: round(statistics.median(t) * 1000, 1) for label, t in samples.items()})
+    )
     return 0
 
 
