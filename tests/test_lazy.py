@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cold_import import HANDLER_PRELUDE
+from bench.cold_import import HANDLER_PRELUDE, PROD_ENV
 from chalicelib import lazy
 from tests.conftest import ROOT
+from tests.mongowire import ScriptedMongo
 
 # What `import app` and a first /health must not load: each only serves some requests.
 ON_DEMAND = [
@@ -29,6 +30,10 @@ ON_DEMAND = [
     "boto3",
     "chalicelib.openapi",
 ]
+# What a first anonymous page of the feed must not load: it checks no password or token,
+# parses no upload and decodes no image.
+# (cryptography is not among them: pymongo takes it for TLS, through pyOpenSSL.)
+FEED_ON_DEMAND = ["jwt", "email_validator", "argon2", "python_multipart", "PIL"]
 
 
 @pytest.fixture
@@ -118,3 +123,34 @@ print(json.dumps({{
     assert seen["loaded"] == []
     # Only the model /health answers with has built its validator and serializer.
     assert seen["built"] == ["Health"]
+
+
+def test_a_first_anonymous_feed_loads_neither_pillow_nor_the_account_libraries() -> None:
+    # Production's settings (the ImageKit store) against a local MongoDB stand-in.
+    mongo = ScriptedMongo().start()
+    try:
+        probe = f"""
+import sys
+before = set(sys.modules)
+{HANDLER_PRELUDE}
+import json
+import app
+answer = app.app(event("/posts"), LambdaContext())
+print(json.dumps({{
+    "status": answer["statusCode"],
+    "loaded": [m for m in {FEED_ON_DEMAND!r} if m in sys.modules and m not in before],
+}}))
+"""
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", **PROD_ENV, "MONGODB_URI": mongo.uri},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        mongo.stop()
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["status"] == 200
+    assert seen["loaded"] == []

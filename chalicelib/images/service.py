@@ -33,12 +33,11 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.clock import Clock
 from chalicelib.images import repository, validation
-from chalicelib.images.local import Delivery, LocalStore
 from chalicelib.images.models import (
     AvatarPublic,
     AvatarUrls,
@@ -51,6 +50,13 @@ from chalicelib.images.models import (
 from chalicelib.images.store import ImageStore, StoredFile, StoreError
 from chalicelib.logs import get_logger
 from chalicelib.principal import Principal
+
+# The local store (dev) decodes and renders with Pillow: only serving its /media loads it.
+if TYPE_CHECKING:
+    from chalicelib.images import local
+else:
+    local = lazy.module("chalicelib.images.local")
+
 
 Db = Any
 
@@ -616,8 +622,8 @@ def _clean_up(
 # ------------------------------------------------------- the local store only
 
 
-def _local_store(store: ImageStore) -> LocalStore:
-    if not isinstance(store, LocalStore):
+def _local_store(store: ImageStore) -> local.LocalStore:
+    if not isinstance(store, local.LocalStore):
         raise errors.NotFound("No such resource.")
     return store
 
@@ -629,7 +635,7 @@ def deliver_media(
     query: dict[str, str],
     accept: str,
     if_none_match: str | None,
-) -> Delivery:
+) -> local.Delivery:
     """``GET /media/...``: what ImageKit would answer for the same URL."""
     return _local_store(image_store).deliver(
         segments, query, accept=accept, if_none_match=if_none_match

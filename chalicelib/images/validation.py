@@ -19,13 +19,18 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageOps
-
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.images.models import ImageFormat
 from chalicelib.logs import get_logger
+
+# Pillow (and its codecs) load with the first upload: a feed only renders URLs.
+if TYPE_CHECKING:
+    from PIL import Image, ImageOps
+else:
+    Image = lazy.module("PIL.Image")
+    ImageOps = lazy.module("PIL.ImageOps")
 
 log = get_logger("images")
 
