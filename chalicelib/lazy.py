@@ -19,7 +19,6 @@ which 3.11 does not make thread-safe).
 from __future__ import annotations
 
 import importlib
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -27,10 +26,17 @@ from typing import Any
 class LazyModule(ModuleType):
     """Stands for the module ``name`` and imports it at the first attribute read."""
 
+    _real: ModuleType | None = None
+
     def __getattr__(self, attribute: str) -> Any:
-        name = self.__name__
-        loaded = sys.modules.get(name)
-        return getattr(loaded if loaded is not None else importlib.import_module(name), attribute)
+        real = self._real
+        if real is None:
+            # Never ``sys.modules`` directly: a module is there from the moment its import
+            # starts, so a thread that looked there could see it half-initialised.
+            # ``import_module`` waits on the module's import lock until it is whole.
+            real = importlib.import_module(self.__name__)
+            self._real = real
+        return getattr(real, attribute)
 
 
 def module(name: str) -> Any:

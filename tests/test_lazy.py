@@ -43,11 +43,13 @@ def probe_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     (tmp_path / f"{name}.py").write_text(
         "import builtins, time\n"
         "builtins.lazy_probe_imports = getattr(builtins, 'lazy_probe_imports', 0) + 1\n"
+        "builtins.lazy_probe_started.set()\n"
         "time.sleep(0.05)\n"
         "ANSWER = 42\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr("builtins.lazy_probe_imports", 0, raising=False)
+    monkeypatch.setattr("builtins.lazy_probe_started", threading.Event(), raising=False)
     yield name
     sys.modules.pop(name, None)
 
@@ -70,17 +72,25 @@ def test_threads_racing_for_a_first_use_import_it_once_and_see_it_whole(
 
     module = lazy.module(probe_module)
     seen: list[object] = []
-    start = threading.Barrier(8)
+    errors: list[BaseException] = []
 
     def use() -> None:
-        start.wait()
-        seen.append(module.ANSWER)
+        try:
+            seen.append(module.ANSWER)
+        except BaseException as error:  # the assertion below reports it
+            errors.append(error)
 
-    threads = [threading.Thread(target=use) for _ in range(8)]
-    for thread in threads:
+    first = threading.Thread(target=use)
+    first.start()
+    # The others arrive while the first is inside the import: the module is already in
+    # sys.modules then, but not whole.
+    assert builtins.lazy_probe_started.wait(5)  # type: ignore[attr-defined]
+    threads = [first, *(threading.Thread(target=use) for _ in range(7))]
+    for thread in threads[1:]:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     assert seen == [42] * 8
     assert builtins.lazy_probe_imports == 1  # type: ignore[attr-defined]
 
