@@ -27,33 +27,38 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalice.app import Rate
-from pydantic import SecretStr
 
-from chalicelib import logs, middleware
+from chalicelib import lazy, logs, middleware
 from chalicelib.auth.routes import authenticate_request
 from chalicelib.auth.routes import router as auth_router
 from chalicelib.clock import Clock, utc_now
 from chalicelib.cors import OriginPolicy
+from chalicelib.errors import ConfigError
 from chalicelib.images.routes import BINARY_TYPES
 from chalicelib.images.routes import router as images_router
 from chalicelib.posts.routes import router as posts_router
 from chalicelib.resources import Resources
 from chalicelib.routing import Api
-from chalicelib.secrets import environment_with_secrets
-from chalicelib.settings import ConfigError, Settings
 from chalicelib.system.routes import router as system_router
 from chalicelib.users.routes import admin_router
 from chalicelib.users.routes import router as users_router
 
+# The settings are a pydantic model: the first request that reads them loads it.
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from pymongo import MongoClient
     from pymongo.database import Database
 
+    from chalicelib import secrets as stored_secrets
+    from chalicelib import settings as config
     from chalicelib.demo import Seeded
     from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
+    from chalicelib.settings import Settings
+else:
+    stored_secrets = lazy.module("chalicelib.secrets")
+    config = lazy.module("chalicelib.settings")
 
 T = TypeVar("T")
 
@@ -233,7 +238,8 @@ def process_clients() -> Clients:
     if _process is None:
         with _process_lock:
             if _process is None:
-                settings = Settings.from_env(environment_with_secrets(os.environ))
+                environment = stored_secrets.environment_with_secrets(os.environ)
+                settings = config.Settings.from_env(environment)
                 _process = Clients(with_kept_dev_keys(settings))
     return _process
 
@@ -248,7 +254,7 @@ def with_kept_dev_keys(settings: Settings) -> Settings:
     if not (settings.uses_embedded_mongo and settings.jwt_secret_is_random):
         return settings
     key = kept_secret(Path(settings.data_dir) / KEYS_DIR / "jwt")
-    return settings.model_copy(update={"jwt_secret": SecretStr(key)})
+    return settings.with_jwt_secret(key)
 
 
 def kept_secret(path: Path) -> str:

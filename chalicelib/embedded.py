@@ -57,8 +57,8 @@ import mongomock
 from mongomock import helpers
 from mongomock import store as mongomock_store
 
+from chalicelib.errors import ConfigError
 from chalicelib.logs import get_logger
-from chalicelib.settings import ConfigError
 
 log = get_logger("embedded")
 

@@ -1,12 +1,24 @@
-"""Domain exceptions.
+"""Domain exceptions, and the one error of configuration.
 
 They describe what went wrong in the language of the application and carry no
 HTTP: `chalicelib.wire` holds the one map that turns them into problem+json.
+``ConfigError`` lives here, not with the settings that raise it, so that what
+catches it (the request wrapper, the entry points) loads no settings model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+class ConfigError(Exception):
+    """The environment does not describe a process we are willing to start."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "invalid configuration:\n" + "\n".join(f"  - {problem}" for problem in problems)
+        )
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chalicelib import composition, db, demo, errors
+from chalicelib.errors import ConfigError
 from chalicelib.resources import Resources
-from chalicelib.settings import ConfigError
 
 
 def _indexes(clients: Resources, _: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import wire
+from chalicelib.problem import Problem
 from chalicelib.routespec import RouteSpec
 
 OPENAPI_VERSION = "3.1.0"
@@ -77,12 +78,12 @@ SchemaKey = tuple[type[BaseModel], Literal["validation", "serialization"]]
 
 
 def _schemas(specs: list[RouteSpec]) -> tuple[dict[SchemaKey, Any], dict[str, Any]]:
-    wanted: dict[SchemaKey, None] = {(wire.Problem, "serialization"): None}
+    wanted: dict[SchemaKey, None] = {(Problem, "serialization"): None}
     for spec in specs:
         if spec.body is not None:
             wanted[(spec.body, "validation")] = None
         if spec.raw_body is not None:
-            for form in spec.raw_body.content.values():
+            for form in spec.raw_body_forms.values():
                 if form is not None:
                     wanted[(form, "validation")] = None
         if spec.response is not None:
@@ -118,7 +119,7 @@ def _operation(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
             "required": spec.raw_body.required,
             "content": {
                 media_type: {"schema": {**_BINARY} if form is None else refs[(form, "validation")]}
-                for media_type, form in spec.raw_body.content.items()
+                for media_type, form in spec.raw_body_forms.items()
             },
         }
     return operation
@@ -143,7 +144,7 @@ def _responses(spec: RouteSpec, refs: dict[SchemaKey, Any]) -> dict[str, Any]:
         statuses.add(401)
     if spec.auth in ("verified", "admin"):
         statuses.add(403)
-    problem = {wire.PROBLEM_JSON: {"schema": refs[(wire.Problem, "serialization")]}}
+    problem = {wire.PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
     for status in sorted(statuses):
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),

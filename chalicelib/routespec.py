@@ -1,17 +1,29 @@
 """What one route declares: read by the request wrapper (routing.py) and the docs (openapi.py).
 
 A leaf: it imports neither of them, so neither imports the other.
+
+A route names its models rather than holding them (``body="LoginIn"``), so that
+declaring the routes, which ``import app`` does on every Lambda cold start,
+loads no model and not pydantic: a name is looked up in the route's models
+module (``chalicelib.auth.models``) the first time a request or the document
+needs it; ``"package.module:Name"`` names a model elsewhere. A class works too.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from chalicelib.wire import JSON
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# A model class, or its name (see the module's doc).
+ModelRef: TypeAlias = "type[BaseModel] | str"
 
 # What a route demands of its caller. "optional" passes ``user=None`` to anonymous callers.
 AuthLevel = Literal["optional", "user", "verified", "admin"]
@@ -27,7 +39,7 @@ class RawBody:
     declared with ``body=`` instead.
     """
 
-    content: Mapping[str, type[BaseModel] | None]
+    content: Mapping[str, ModelRef | None]
     required: bool = True
 
 
@@ -41,13 +53,50 @@ class RouteSpec:
     summary: str
     description: str
     tag: str
-    body: type[BaseModel] | None = None
+    # Where a model named without its module is found.
+    models: str = ""
+    body_ref: ModelRef | None = None
     body_required: bool = True
     raw_body: RawBody | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    query_ref: ModelRef | None = None
+    response_ref: ModelRef | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
     response_media_type: str = JSON
     include_in_schema: bool = True
     auth: AuthLevel | None = None
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        """The model of the JSON body, loaded at first use."""
+        return resolve(self.body_ref, self.models)
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        """The model of the query string, loaded at first use."""
+        return resolve(self.query_ref, self.models)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        """The model of the answer, loaded at first use."""
+        return resolve(self.response_ref, self.models)
+
+    @property
+    def raw_body_forms(self) -> dict[str, type[BaseModel] | None]:
+        """Each media type of a raw body and the model of its form fields (None: bytes)."""
+        content = self.raw_body.content if self.raw_body is not None else {}
+        return {media_type: resolve(ref, self.models) for media_type, ref in content.items()}
+
+
+def resolve(ref: ModelRef | None, models: str) -> type[BaseModel] | None:
+    """The model ``ref`` names, looked up in the module ``models`` unless it names its own."""
+    if ref is None or not isinstance(ref, str):
+        return ref
+    return _named(ref, models)
+
+
+@functools.cache
+def _named(ref: str, models: str) -> type[BaseModel]:
+    module, _, name = ref.rpartition(":")
+    found: type[BaseModel] = getattr(importlib.import_module(module or models), name)
+    return found

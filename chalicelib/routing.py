@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalice.app import Chalice, Request, Response
-from pydantic import BaseModel
 
 from chalicelib import errors, wire
+from chalicelib.errors import ConfigError
 from chalicelib.logs import get_logger
 from chalicelib.resources import Resources
-from chalicelib.routespec import AuthLevel, RawBody, RouteSpec
-from chalicelib.settings import ConfigError, Settings
+from chalicelib.routespec import AuthLevel, ModelRef, RawBody, RouteSpec
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer
     from chalicelib.ratelimit.limiter import RateLimiter
+    from chalicelib.settings import Settings
 
 __all__ = ["Answer", "Api", "Caller", "Context", "RawBody", "RouteSpec", "Router"]
 
@@ -241,11 +241,17 @@ class Api(Chalice):
 
 
 class Router:
-    """Routes that declare their models; an ``Api`` serves them with ``include``."""
+    """Routes that declare their models; an ``Api`` serves them with ``include``.
 
-    def __init__(self, import_name: str, *, tag: str) -> None:
+    A route names its models (``body="LoginIn"``), looked up in ``models`` (by
+    default the ``models`` module beside the router's: ``chalicelib.auth.models``
+    for ``chalicelib.auth.routes``) when a request or the document first needs them.
+    """
+
+    def __init__(self, import_name: str, *, tag: str, models: str | None = None) -> None:
         self.import_name = import_name
         self.tag = tag
+        self.models = models or import_name.rpartition(".")[0] + ".models"
         self.views: list[tuple[RouteSpec, View]] = []
 
     @property
@@ -257,11 +263,11 @@ class Router:
         path: str,
         method: str = "GET",
         *,
-        body: type[BaseModel] | None = None,
+        body: ModelRef | None = None,
         body_required: bool = True,
         raw_body: RawBody | None = None,
-        query: type[BaseModel] | None = None,
-        response: type[BaseModel] | None = None,
+        query: ModelRef | None = None,
+        response: ModelRef | None = None,
         status: int = 200,
         errors: Iterable[int] = (),
         response_media_type: str = wire.JSON,
@@ -288,11 +294,12 @@ class Router:
                 summary=summary.strip(),
                 description=description.strip(),
                 tag=self.tag,
-                body=body,
+                models=self.models,
+                body_ref=body,
                 body_required=body_required,
                 raw_body=raw_body,
-                query=query,
-                response=response,
+                query_ref=query,
+                response_ref=response,
                 status=status,
                 errors=tuple(sorted(set(errors))),
                 response_media_type=response_media_type,
@@ -315,12 +322,11 @@ def _wrap(api: Api, spec: RouteSpec, view: View) -> View:
             kwargs: dict[str, Any] = dict(path_params)
             if spec.auth is not None:
                 kwargs["user"] = _authorize(spec.auth, api.authenticator(ctx))
-            if spec.body is not None:
-                kwargs["body"] = wire.parse_json_body(
-                    request, spec.body, required=spec.body_required
-                )
-            if spec.query is not None:
-                kwargs["query"] = wire.parse_query(request, spec.query)
+            body, query = spec.body, spec.query
+            if body is not None:
+                kwargs["body"] = wire.parse_json_body(request, body, required=spec.body_required)
+            if query is not None:
+                kwargs["query"] = wire.parse_query(request, query)
             result = view(ctx, **kwargs)
             return to_response(result, spec.status)
         except errors.DomainError as exc:

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib import logs
-from chalicelib.settings import ENV_VARS, ConfigError
+from chalicelib.errors import ConfigError
+from chalicelib.settings import ENV_VARS
 
 PATH_VARIABLE = "SECRETS_PARAMETER_PATH"
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from chalicelib.cors import InvalidOriginPattern, OriginPolicy
+from chalicelib.errors import ConfigError as ConfigError  # raised here, defined there
 from chalicelib.model import Model
 
 Stage = Literal["dev", "prod"]
@@ -52,16 +53,6 @@ _FIELD_TO_ENV = {field: env for env, field in ENV_VARS.items()}
 
 # HMAC-SHA256 wants a key at least as long as its output (RFC 7518 section 3.2).
 MIN_JWT_SECRET_BYTES = 32
-
-
-class ConfigError(Exception):
-    """The environment does not describe a process we are willing to start."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            "invalid configuration:\n" + "\n".join(f"  - {problem}" for problem in problems)
-        )
 
 
 class Settings(Model):
@@ -110,6 +101,10 @@ class Settings(Model):
             return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from None
+
+    def with_jwt_secret(self, key: str) -> Settings:
+        """These settings signing with ``key`` (the dev key kept beside the embedded store)."""
+        return self.model_copy(update={"jwt_secret": SecretStr(key)})
 
     @field_validator("cors_origins")
     @classmethod

@@ -14,14 +14,20 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import PydanticSerializationError, to_json
 
-from chalicelib import errors
-from chalicelib.model import Model
+from chalicelib import errors, lazy
+
+# pydantic loads with the first body parsed or answer encoded: /health needs neither.
+if TYPE_CHECKING:
+    import pydantic
+    import pydantic_core
+    from pydantic import BaseModel, ValidationError
+else:
+    pydantic = lazy.module("pydantic")
+    pydantic_core = lazy.module("pydantic_core")
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -42,7 +48,7 @@ MAX_DETAIL_CHARS = 1000
 # Objects with free-form keys (none today) get this many members.
 MAX_FREE_FORM_MEMBERS = 1000
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 _STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.BadRequest: (400, "Bad request"),
@@ -71,8 +77,8 @@ def dumps(value: Any) -> str:
     is refused with ``TypeError`` rather than stringified.
     """
     try:
-        return to_json(_in_utc(value), fallback=_id_as_text).decode()
-    except PydanticSerializationError as exc:
+        return pydantic_core.to_json(_in_utc(value), fallback=_id_as_text).decode()
+    except pydantic_core.PydanticSerializationError as exc:
         raise TypeError(str(exc)) from None
 
 
@@ -118,26 +124,6 @@ def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) 
 # ---------------------------------------------------------------------- problems
 
 
-class ProblemField(Model):
-    field: str = Field(description="Dotted path of the failing input, as the client sent it.")
-    message: str
-
-
-class Problem(Model):
-    """RFC 9457 problem details, the body of every error response."""
-
-    model_config = ConfigDict(title="Problem")
-
-    type: str = Field(description="A URI naming the problem type (urn:snapboard:problem:<code>).")
-    title: str
-    status: int
-    detail: str
-    code: str = Field(description="Stable machine-readable code; branch on this, not on text.")
-    errors: list[ProblemField] | None = Field(
-        default=None, description="Each failing field (422 only)."
-    )
-
-
 def problem_response(
     status: int,
     title: str,
@@ -148,27 +134,28 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     # Clipped here, where every problem becomes a body, whoever raised it.
+    # The shape chalicelib.problem.Problem documents (tests/test_wire.py holds them together).
+    problem: dict[str, Any] = {
+        "type": f"urn:snapboard:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": _clip(detail, MAX_DETAIL_CHARS),
+        "code": code,
+    }
     reported = field_errors[:MAX_REPORTED_ERRORS]
-    problem = Problem(
-        type=f"urn:snapboard:problem:{code}",
-        title=title,
-        status=status,
-        detail=_clip(detail, MAX_DETAIL_CHARS),
-        code=code,
-        errors=[
-            ProblemField(
-                field=_clip(e.field, MAX_FIELD_CHARS), message=_clip(e.message, MAX_MESSAGE_CHARS)
-            )
+    if reported:
+        problem["errors"] = [
+            {
+                "field": _clip(e.field, MAX_FIELD_CHARS),
+                "message": _clip(e.message, MAX_MESSAGE_CHARS),
+            }
             for e in reported
         ]
-        or None,
-    )
-    return json_response(
-        problem.model_dump(exclude_none=True),
-        status=status,
-        headers=headers,
-        content_type=PROBLEM_JSON,
-    )
+    merged: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON, **(headers or {})}
+    # Plain JSON by the standard library, so an error answer loads no pydantic; ASCII,
+    # so that a lone surrogate a client put in a field name cannot break the encoding.
+    body = json.dumps(problem, separators=(",", ":"))
+    return Response(body=body, status_code=status, headers=merged)
 
 
 def error_to_response(exc: errors.DomainError) -> Response:
@@ -318,7 +305,7 @@ def parse_json_body(request: Request, model: type[ModelT], *, required: bool = T
         ) from None
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
+    except pydantic.ValidationError as exc:
         raise validation_error(exc) from None
 
 
@@ -384,6 +371,14 @@ def parse_decimal(text: str | None) -> int | None:
     return int(digits) if len(digits) <= _MAX_DIGITS else DECIMAL_CAP
 
 
+def validate(model: type[ModelT], data: Any) -> ModelT:
+    """``data`` as ``model``, or the ``InvalidInput`` that names each failing field."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc) from None
+
+
 def parse_query(request: Request, model: type[ModelT]) -> ModelT:
     """Validate query parameters; a repeated parameter arrives as a list."""
     params = request.query_params
@@ -399,7 +394,7 @@ def parse_query(request: Request, model: type[ModelT]) -> ModelT:
             data[key] = values[0] if len(values) == 1 else values
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
+    except pydantic.ValidationError as exc:
         raise validation_error(exc) from None
 
 

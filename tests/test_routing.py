@@ -461,3 +461,27 @@ def test_auth_routes_document_their_security_and_errors() -> None:
     publish_op = document["paths"]["/publish"]["post"]
     assert publish_op["security"] == [{"bearer": []}]
     assert {"401", "403", "422"} <= set(publish_op["responses"])
+
+
+def test_every_model_a_route_of_the_app_names_exists_and_is_a_model() -> None:
+    from app import app
+
+    named = []
+    for spec in app.specs:
+        for model in (spec.body, spec.query, spec.response, *spec.raw_body_forms.values()):
+            if model is not None:
+                named.append(model)
+                assert issubclass(model, BaseModel), (spec.method, spec.path, model)
+    assert len(named) > len(app.specs) / 2  # most routes declare some
+
+
+def test_a_model_named_in_another_module_is_found_there() -> None:
+    names = Router("tests.elsewhere.routes", tag="t", models="tests.test_routing")
+    names.route("/a", "POST", body="ThingIn", response="chalicelib.system.models:Health")(
+        lambda ctx, body: None
+    )
+    [spec] = names.specs
+    from chalicelib.system.models import Health
+
+    assert spec.body is ThingIn
+    assert spec.response is Health

@@ -10,6 +10,7 @@ from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, wire
+from chalicelib.problem import Problem
 
 
 class Sample(BaseModel):
@@ -185,6 +186,26 @@ def test_the_error_map(
 def test_field_errors_appear_in_the_problem_body() -> None:
     body = json.loads(wire.error_to_response(errors.InvalidInput.field("email", "taken")).body)
     assert body["errors"] == [{"field": "email", "message": "taken"}]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.NotFound("No such post."),
+        errors.InvalidInput.field("title", "Too long: \u00e9\ud800"),
+        errors.InvalidInput.fields(
+            [errors.FieldError(f"f{i}", "bad") for i in range(30)], total=30
+        ),
+        errors.RateLimited("Slow down.", retry_after=3),
+    ],
+)
+def test_every_problem_body_is_what_the_documented_problem_model_describes(
+    error: errors.DomainError,
+) -> None:
+    # wire writes the body without pydantic; the document describes it with Problem.
+    body = json.loads(wire.error_to_response(error).body)
+    assert set(body) <= set(Problem.model_fields)
+    assert Problem.model_validate(body).model_dump(exclude_none=True) == body
 
 
 def test_a_rate_limit_never_asks_to_retry_in_zero_seconds() -> None:

@@ -80,7 +80,7 @@ def main() -> int:
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
     from chalicelib import composition, demo
-    from chalicelib.settings import ConfigError
+    from chalicelib.errors import ConfigError
 
     try:
         clients = composition.process_clients()

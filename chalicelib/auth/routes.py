@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from http.cookies import CookieError, Morsel, SimpleCookie
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chalice.app import Request
 
-from chalicelib import errors, wire
-from chalicelib.auth import devices, service
-from chalicelib.auth.models import (
-    Accepted,
-    LoginIn,
-    PasswordResetConfirm,
-    PasswordResetIn,
-    RefreshIn,
-    Registered,
-    RegisterIn,
-    TokenIn,
-    TokenPair,
-)
+from chalicelib import errors, lazy, wire
+from chalicelib.auth import devices
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
 from chalicelib.sessions import ABSOLUTE_LIFETIME
-from chalicelib.users import service as users_service
-from chalicelib.users.models import UserPrivate
-from chalicelib.users.repository import UserRecord
+
+# The first request that needs them loads the services (pymongo, argon2, PyJWT) and
+# the models (pydantic); importing the app (a Lambda cold start) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.auth import models, service
+    from chalicelib.users import service as users_service
+    from chalicelib.users.models import UserPrivate
+    from chalicelib.users.repository import UserRecord
+else:
+    models = lazy.module("chalicelib.auth.models")
+    service = lazy.module("chalicelib.auth.service")
+    users_service = lazy.module("chalicelib.users.service")
 
 router = Router(__name__, tag="auth")
 
@@ -35,9 +34,14 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @router.route(
-    "/auth/register", "POST", body=RegisterIn, response=Registered, status=201, errors=[409, 429]
+    "/auth/register",
+    "POST",
+    body="RegisterIn",
+    response="Registered",
+    status=201,
+    errors=[409, 429],
 )
-def register(ctx: Context, *, body: RegisterIn) -> Registered:
+def register(ctx: Context, *, body: models.RegisterIn) -> models.Registered:
     """Create an account; a verification link is mailed to the address."""
     user = service.register(
         db=ctx.db,
@@ -49,11 +53,11 @@ def register(ctx: Context, *, body: RegisterIn) -> Registered:
         data=body,
         client_ip=wire.client_ip(ctx.request),
     )
-    return Registered(user=_private(ctx, user))
+    return models.Registered(user=_private(ctx, user))
 
 
-@router.route("/auth/login", "POST", body=LoginIn, response=TokenPair, errors=[401, 403, 429])
-def login(ctx: Context, *, body: LoginIn) -> Answer:
+@router.route("/auth/login", "POST", body="LoginIn", response="TokenPair", errors=[401, 403, 429])
+def login(ctx: Context, *, body: models.LoginIn) -> Answer:
     """Sign in: an access token, and a refresh token in the body and an httpOnly cookie."""
     _require_own_origin(ctx)
     issued = service.login(
@@ -73,12 +77,12 @@ def login(ctx: Context, *, body: LoginIn) -> Answer:
 @router.route(
     "/auth/refresh",
     "POST",
-    body=RefreshIn,
+    body="RefreshIn",
     body_required=False,
-    response=TokenPair,
+    response="TokenPair",
     errors=[401, 403],
 )
-def refresh(ctx: Context, *, body: RefreshIn) -> Answer:
+def refresh(ctx: Context, *, body: models.RefreshIn) -> Answer:
     """Trade a refresh token (body or cookie) for a new pair; each one works once."""
     _require_own_origin(ctx)
     token = body.refresh_token or _cookie(ctx.request, COOKIE)
@@ -93,8 +97,8 @@ def logout(ctx: Context, *, user: Principal) -> Answer:
     return Answer(headers={"Set-Cookie": _cookie_header(ctx, COOKIE, "", max_age=0)})
 
 
-@router.route("/auth/verify-email", "POST", body=TokenIn, status=204)
-def verify_email(ctx: Context, *, body: TokenIn) -> None:
+@router.route("/auth/verify-email", "POST", body="TokenIn", status=204)
+def verify_email(ctx: Context, *, body: models.TokenIn) -> None:
     """Confirm the email address with the token from the mailed link."""
     service.verify_email(db=ctx.db, clock=ctx.clock, token=body.token)
 
@@ -115,12 +119,12 @@ def resend_verification(ctx: Context, *, user: Principal) -> None:
 @router.route(
     "/auth/password-reset",
     "POST",
-    body=PasswordResetIn,
-    response=Accepted,
+    body="PasswordResetIn",
+    response="Accepted",
     status=202,
     errors=[429],
 )
-def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
+def request_password_reset(ctx: Context, *, body: models.PasswordResetIn) -> models.Accepted:
     """Mail a reset link; the answer is the same whether or not the account exists."""
     detail = service.request_password_reset(
         db=ctx.db,
@@ -131,17 +135,17 @@ def request_password_reset(ctx: Context, *, body: PasswordResetIn) -> Accepted:
         email=body.email,
         client_ip=wire.client_ip(ctx.request),
     )
-    return Accepted(detail=detail)
+    return models.Accepted(detail=detail)
 
 
 @router.route(
     "/auth/password-reset/confirm",
     "POST",
-    body=PasswordResetConfirm,
+    body="PasswordResetConfirm",
     status=204,
     errors=[403],
 )
-def confirm_password_reset(ctx: Context, *, body: PasswordResetConfirm) -> Answer:
+def confirm_password_reset(ctx: Context, *, body: models.PasswordResetConfirm) -> Answer:
     """Set a new password with the token from the mailed link; every session ends.
 
     The browser that did it becomes a known device (the `known_device` cookie):
@@ -170,7 +174,7 @@ def authenticate_request(ctx: Context) -> Principal | None:
 
 
 def _tokens_response(ctx: Context, issued: service.Issued) -> Answer:
-    pair = TokenPair(
+    pair = models.TokenPair(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         refresh_token=issued.refresh_token,

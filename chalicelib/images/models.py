@@ -74,6 +74,12 @@ class AvatarPublic(Model):
     urls: AvatarUrls
 
 
+class UploadQuery(Model):
+    """The query string of an upload."""
+
+    alt: str | None = Field(default=None, max_length=300)
+
+
 class UploadForm(Model):
     """The fields of a ``multipart/form-data`` upload."""
 

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
-from pydantic import Field, ValidationError
 
-from chalicelib import errors, wire
+from chalicelib import errors, lazy, wire
 from chalicelib.images import form
-from chalicelib.images.models import (
-    AvatarPublic,
-    ImagePublic,
-    ImageUpdate,
-    RegisterImage,
-    SetAvatar,
-    UploadAuth,
-    UploadForm,
-)
-from chalicelib.model import Model
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, RawBody, Router
 
-router = Router(__name__, tag="images")
+# The first request that needs them loads the service (pymongo, the image store)
+# and the models (pydantic); importing the app (a Lambda cold start) loads neither.
+if TYPE_CHECKING:
+    from chalicelib.images import models, service
+else:
+    models = lazy.module("chalicelib.images.models")
+    service = lazy.module("chalicelib.images.service")
 
-# Views import the service when called: it loads pymongo and Pillow, and
-# importing the app (a Lambda cold start, /health) must not pay for them.
+router = Router(__name__, tag="images")
 
 # The bodies API Gateway passes as bytes (base64): uploads and media.
 BINARY_TYPES = [
@@ -45,21 +39,17 @@ BINARY_TYPES = [
 MEDIA_DEPTH = 7
 
 
-class UploadQuery(Model):
-    alt: str | None = Field(default=None, max_length=300)
-
-
 @router.route(
     "/images",
     "POST",
-    raw_body=RawBody({"image/*": None, "multipart/form-data": UploadForm}),
-    query=UploadQuery,
-    response=ImagePublic,
+    raw_body=RawBody({"image/*": None, "multipart/form-data": "UploadForm"}),
+    query="UploadQuery",
+    response="ImagePublic",
     status=201,
     errors=[400, 413, 415, 422, 502, 503],
     auth="verified",
 )
-def upload_image(ctx: Context, *, query: UploadQuery, user: Principal) -> ImagePublic:
+def upload_image(ctx: Context, *, query: models.UploadQuery, user: Principal) -> models.ImagePublic:
     """Upload an image: a raw `image/*` body, or `multipart/form-data` field `file`.
 
     JPEG, PNG, WebP, GIF or AVIF (checked by decoding), at most 4 MiB and 40
@@ -68,34 +58,30 @@ def upload_image(ctx: Context, *, query: UploadQuery, user: Principal) -> ImageP
     or a multipart field.
     """
     data, alt = _upload_body(ctx.request, alt=query.alt)
-    from chalicelib.images import service
-
     return service.upload(
         db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user, data=data, alt=alt
     )
 
 
-@router.route("/images/upload-auth", response=UploadAuth, errors=[502], auth="verified")
-def upload_auth(ctx: Context, *, user: Principal) -> UploadAuth:
+@router.route("/images/upload-auth", response="UploadAuth", errors=[502], auth="verified")
+def upload_auth(ctx: Context, *, user: Principal) -> models.UploadAuth:
     """Parameters for one direct browser upload (single-use token, 30 minutes, your folder)."""
-    from chalicelib.images import service
-
     return service.upload_auth(image_store=ctx.image_store, clock=ctx.clock, user=user)
 
 
 @router.route(
     "/images/register",
     "POST",
-    body=RegisterImage,
-    response=ImagePublic,
+    body="RegisterImage",
+    response="ImagePublic",
     status=201,
     errors=[409, 422, 502, 503],
     auth="verified",
 )
-def register_image(ctx: Context, *, body: RegisterImage, user: Principal) -> ImagePublic:
+def register_image(
+    ctx: Context, *, body: models.RegisterImage, user: Principal
+) -> models.ImagePublic:
     """Adopt a directly uploaded file once the store confirms it is your allowed image."""
-    from chalicelib.images import service
-
     return service.register(
         db=ctx.db,
         image_store=ctx.image_store,
@@ -106,29 +92,27 @@ def register_image(ctx: Context, *, body: RegisterImage, user: Principal) -> Ima
     )
 
 
-@router.route("/images/{image_id}", response=ImagePublic, errors=[404], auth="verified")
-def get_image(ctx: Context, image_id: str, *, user: Principal) -> ImagePublic:
+@router.route("/images/{image_id}", response="ImagePublic", errors=[404], auth="verified")
+def get_image(ctx: Context, image_id: str, *, user: Principal) -> models.ImagePublic:
     """One of your images, with signed URLs (admins may read any)."""
-    from chalicelib.images import service
-
     return service.get_image(db=ctx.db, image_store=ctx.image_store, user=user, image_id=image_id)
 
 
 @router.route(
     "/images/{image_id}",
     "PATCH",
-    body=ImageUpdate,
-    response=ImagePublic,
+    body="ImageUpdate",
+    response="ImagePublic",
     errors=[404, 422],
     auth="verified",
 )
-def update_image(ctx: Context, image_id: str, *, body: ImageUpdate, user: Principal) -> ImagePublic:
+def update_image(
+    ctx: Context, image_id: str, *, body: models.ImageUpdate, user: Principal
+) -> models.ImagePublic:
     """Set the alt text of one of your images (admins may set any image's); null clears it.
 
     Posts render alt from the image, so every post and feed showing it has the new text.
     """
-    from chalicelib.images import service
-
     return service.update_alt(
         db=ctx.db, image_store=ctx.image_store, user=user, image_id=image_id, alt=body.alt
     )
@@ -137,8 +121,6 @@ def update_image(ctx: Context, image_id: str, *, body: ImageUpdate, user: Princi
 @router.route("/images/{image_id}", "DELETE", status=204, errors=[404, 409], auth="verified")
 def delete_image(ctx: Context, image_id: str, *, user: Principal) -> None:
     """Delete an image no post or avatar uses; the file goes from the store too."""
-    from chalicelib.images import service
-
     service.delete_image(
         db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user, image_id=image_id
     )
@@ -147,15 +129,13 @@ def delete_image(ctx: Context, image_id: str, *, user: Principal) -> None:
 @router.route(
     "/users/me/avatar",
     "PUT",
-    body=SetAvatar,
-    response=AvatarPublic,
+    body="SetAvatar",
+    response="AvatarPublic",
     errors=[404, 422],
     auth="verified",
 )
-def set_avatar(ctx: Context, *, body: SetAvatar, user: Principal) -> AvatarPublic:
+def set_avatar(ctx: Context, *, body: models.SetAvatar, user: Principal) -> models.AvatarPublic:
     """Use one of your unused images as your avatar; the previous avatar is deleted."""
-    from chalicelib.images import service
-
     return service.set_avatar(
         db=ctx.db,
         image_store=ctx.image_store,
@@ -168,8 +148,6 @@ def set_avatar(ctx: Context, *, body: SetAvatar, user: Principal) -> AvatarPubli
 @router.route("/users/me/avatar", "DELETE", status=204, errors=[404], auth="verified")
 def clear_avatar(ctx: Context, *, user: Principal) -> None:
     """Remove your avatar; its image is deleted."""
-    from chalicelib.images import service
-
     service.clear_avatar(db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, user=user)
 
 
@@ -181,8 +159,6 @@ def local_direct_upload(ctx: Context) -> dict[str, Any]:
     if file is None:
         raise errors.InvalidInput.field("file", "Send the file in the multipart field 'file'.")
     fields = {name: part.text for name, part in parts.items() if name != "file"}
-    from chalicelib.images import service
-
     return service.local_direct_upload(
         image_store=ctx.image_store, data=bytes(file.data), fields=fields
     )
@@ -192,8 +168,6 @@ def _media_view(ctx: Context, **segments: str) -> Answer:
     """Local image store only: the file, transformed with ImageKit's `tr` syntax."""
     request = ctx.request
     params: dict[str, str] = dict(request.query_params or {})
-    from chalicelib.images import service
-
     delivery = service.deliver_media(
         image_store=ctx.image_store,
         segments=[segments[f"p{i}"] for i in range(1, len(segments) + 1)],
@@ -234,10 +208,7 @@ def _upload_body(request: Request, *, alt: str | None) -> tuple[bytes, str | Non
         alt_part = parts.get("alt")
         if alt_part is not None:
             alt = alt_part.text.strip() or None
-        try:
-            fields = UploadForm.model_validate({"file": bytes(file.data), "alt": alt})
-        except ValidationError as exc:
-            raise wire.validation_error(exc) from None
+        fields = wire.validate(models.UploadForm, {"file": bytes(file.data), "alt": alt})
         return fields.file, fields.alt
     raise errors.UnsupportedMediaType(
         f"Send an image/* body or multipart/form-data (got {kind or 'no Content-Type'})."

@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
-from chalicelib import wire
-from chalicelib.posts.models import PostCreate, PostPage, PostPublic, PostQuery, PostUpdate
+from typing import TYPE_CHECKING
+
+from chalicelib import lazy, wire
 from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
 
+# The first request that needs them loads the service (pymongo, the images service)
+# and the models (pydantic); importing the app (a Lambda cold start) loads neither.
+if TYPE_CHECKING:
+    from chalicelib.posts import models, service
+else:
+    models = lazy.module("chalicelib.posts.models")
+    service = lazy.module("chalicelib.posts.service")
+
 router = Router(__name__, tag="posts")
 
-# Views import the service when called: it loads the images service (pymongo,
-# Pillow), and importing the app (a Lambda cold start, /health) must not pay for it.
 
-
-@router.route("/posts", query=PostQuery, response=PostPage, auth="optional")
-def list_posts(ctx: Context, *, user: Principal | None, query: PostQuery) -> PostPage:
+@router.route("/posts", query="PostQuery", response="PostPage", auth="optional")
+def list_posts(ctx: Context, *, user: Principal | None, query: models.PostQuery) -> models.PostPage:
     """The feed, newest first: public posts, plus your own private posts and drafts.
 
     Filters combine: `tag`, `author` (a username) and `q` (whole words of title or body).
     Follow `next_cursor` for the next page; it stays correct while new posts arrive.
     """
-    from chalicelib.posts import service
-
     items, next_cursor = service.list_posts(
         db=ctx.db, image_store=ctx.image_store, settings=ctx.settings, viewer=user, query=query
     )
-    return PostPage(items=items, next_cursor=next_cursor)
+    return models.PostPage(items=items, next_cursor=next_cursor)
 
 
-@router.route("/posts", "POST", body=PostCreate, response=PostPublic, status=201, auth="verified")
-def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Answer:
+@router.route(
+    "/posts", "POST", body="PostCreate", response="PostPublic", status=201, auth="verified"
+)
+def create_post(ctx: Context, *, user: Principal, body: models.PostCreate) -> Answer:
     """Publish a post; its `image_ids` must be your own unattached uploads."""
-    from chalicelib.posts import service
-
     post = service.create_post(
         db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, author=user, data=body
     )
@@ -41,11 +45,9 @@ def create_post(ctx: Context, *, user: Principal, body: PostCreate) -> Answer:
     )
 
 
-@router.route("/posts/{post_id}", response=PostPublic, auth="optional", errors=[404])
+@router.route("/posts/{post_id}", response="PostPublic", auth="optional", errors=[404])
 def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
     """One post, with a strong `ETag`; `If-None-Match` answers 304 when it is unchanged."""
-    from chalicelib.posts import service
-
     record = service.visible_post(db=ctx.db, viewer=user, post_id=post_id)
     tag = service.etag(record.version)
     if wire.none_match(ctx.request.headers.get("if-none-match"), tag):
@@ -57,15 +59,13 @@ def get_post(ctx: Context, post_id: str, *, user: Principal | None) -> Answer:
 @router.route(
     "/posts/{post_id}",
     "PATCH",
-    body=PostUpdate,
-    response=PostPublic,
+    body="PostUpdate",
+    response="PostPublic",
     auth="user",
     errors=[403, 404, 412],
 )
-def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate) -> Answer:
+def update_post(ctx: Context, post_id: str, *, user: Principal, body: models.PostUpdate) -> Answer:
     """Change a post (author or admin). Send `If-Match` with its ETag to refuse stale edits."""
-    from chalicelib.posts import service
-
     post = service.update_post(
         db=ctx.db,
         image_store=ctx.image_store,
@@ -81,8 +81,6 @@ def update_post(ctx: Context, post_id: str, *, user: Principal, body: PostUpdate
 @router.route("/posts/{post_id}", "DELETE", status=204, auth="user", errors=[403, 404, 412])
 def delete_post(ctx: Context, post_id: str, *, user: Principal) -> None:
     """Delete a post (author or admin); its images are deleted from the store."""
-    from chalicelib.posts import service
-
     service.delete_post(
         db=ctx.db, image_store=ctx.image_store, clock=ctx.clock, editor=user, post_id=post_id
     )

@@ -10,13 +10,20 @@ import pytest
 
 from chalicelib.composition import Clients
 from chalicelib.settings import Settings
+from chalicelib.system.models import Health
+from chalicelib.system.routes import HEALTH_BODY
 from tests.support import Http
 
 
 def test_health_answers_ok(client: Http) -> None:
     reply = client.get("/health")
     assert reply.status == 200
+    assert reply.headers["content-type"] == "application/json"
     assert reply.json == {"status": "ok"}
+
+
+def test_the_written_out_health_answer_is_what_its_model_encodes() -> None:
+    assert Health().model_dump_json() == HEALTH_BODY
 
 
 def test_health_builds_no_client(serve: Callable[[Clients], Http]) -> None:
