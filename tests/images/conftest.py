@@ -122,7 +122,7 @@ class FakeImageKit:
         self.contents[file_id] = data
         self.created[file_id] = dt.datetime.now(dt.UTC)
         # The upload answer has no `mime`; `metadata` (only when asked for) names the format.
-        answer = {k: v for k, v in details.items() if k != "mime"}
+        answer: dict[str, Any] = {k: v for k, v in details.items() if k != "mime"}
         answer["url"] = f"{URL_ENDPOINT}{details['filePath']}"
         if "metadata" in fields.get("responseFields", "").split(","):
             answer["metadata"] = _metadata(data)

@@ -252,13 +252,21 @@ def test_an_obvious_non_image_never_reaches_imagekit(
     assert db.images.count_documents({}) == 0
 
 
-def test_an_upload_imagekit_does_not_decode_is_a_422_naming_file_and_deleted(
-    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # The signature of a GIF, and nothing ImageKit can decode behind it.
+        (b"GIF89a" + b"<script>x</script>" * 9, formats.NOT_AN_IMAGE),
+        (bomb_png(7_000, 7_000), "The image has more than 40 megapixels."),
+    ],
+    ids=["undecodable", "49 megapixels"],
+)
+def test_an_upload_imagekit_reports_as_no_allowed_image_is_a_422_naming_file_and_deleted(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any, data: bytes, message: str
 ) -> None:
-    # The signature of a GIF, and nothing ImageKit can decode behind it.
-    reply = upload(imagekit_client, sign_in(principal()), b"GIF89a" + b"<script>x</script>" * 9)
+    reply = upload(imagekit_client, sign_in(principal()), data)
     assert reply.status == 422, reply.body
-    assert reply.problem["errors"] == [{"field": "file", "message": formats.NOT_AN_IMAGE}]
+    assert reply.problem["errors"] == [{"field": "file", "message": message}]
     fake = fake_imagekit[0]
     assert len(fake.uploads) == 1  # staged, never copied
     assert len(fake.deleted) == 1
