@@ -11,6 +11,9 @@ The ``.pyc`` files are unchecked-hash ones (PEP 552): Python loads them without
 comparing them with the source's timestamp or hash, so they stay valid whatever
 times the files get when Lambda unpacks the zip. The sources stay for tracebacks.
 The rewritten zip is reproducible: same input, same bytes.
+
+It also leaves out what ``chalice package`` bundles but nothing imports on Lambda
+(``DROPPED``): every byte is unzipped at a cold start, and the zip's budget is 10 MB.
 """
 
 from __future__ import annotations
@@ -26,6 +29,23 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 INVALIDATION = py_compile.PycInvalidationMode.UNCHECKED_HASH
+
+# Top-level packages (with their .dist-info) that the zip gets as dependencies of a
+# dependency but that nothing imports at run time. cffi and pycparser come with
+# argon2-cffi-bindings, whose ``_ffi`` module is compiled ahead of time (cffi's
+# out-of-line API mode): importing it needs only cffi's ``_cffi_backend`` extension,
+# which stays; the ``cffi`` package (and pycparser, its C parser) only build such
+# modules. tests/test_lambda_package.py hashes and verifies a password from the
+# unpacked zip and checks that neither is loaded.
+DROPPED = ("cffi", "pycparser")
+
+
+def is_dropped(name: str) -> bool:
+    """Whether ``name`` (a path in the zip) belongs to one of the ``DROPPED`` packages."""
+    head = name.split("/", 1)[0]
+    if head.endswith(".dist-info"):
+        head = head.split("-", 1)[0]  # a wheel's `name-version.dist-info`
+    return head in DROPPED
 
 
 def runtime_cache_tag(template: Path) -> str:
@@ -58,10 +78,11 @@ def compile_source(name: str, source: bytes, scratch: Path) -> bytes:
     return out.read_bytes()
 
 
-def add_bytecode(archive: Path) -> int:
-    """Rewrite ``archive`` with bytecode for each of its ``.py`` files; returns how many."""
+def add_bytecode(archive: Path) -> tuple[int, int]:
+    """Rewrite ``archive`` with bytecode for each of its ``.py`` files and without the
+    ``DROPPED`` packages; returns how many modules were compiled and files left out."""
     rewritten = archive.with_suffix(".tmp")
-    compiled = 0
+    compiled = dropped = 0
     with (
         tempfile.TemporaryDirectory() as scratch,
         zipfile.ZipFile(archive) as original,
@@ -71,6 +92,9 @@ def add_bytecode(archive: Path) -> int:
         for info in original.infolist():
             if "__pycache__/" in info.filename or info.filename.endswith(".pyc"):
                 continue  # a developer's own bytecode (chalice copies chalicelib/ as it is)
+            if is_dropped(info.filename):
+                dropped += 1
+                continue
             data = original.read(info)
             target.writestr(info, data)
             if not info.filename.endswith(".py"):
@@ -82,7 +106,7 @@ def add_bytecode(archive: Path) -> int:
             target.writestr(entry, bytecode, compress_type=zipfile.ZIP_DEFLATED)
             compiled += 1
     os.replace(rewritten, archive)
-    return compiled
+    return compiled, dropped
 
 
 def main() -> int:
@@ -102,9 +126,10 @@ def main() -> int:
             [sys.executable, *sys.argv],
             {**os.environ, "PYTHONHASHSEED": "0"},
         )
-    compiled = add_bytecode(args.package / "deployment.zip")
+    compiled, dropped = add_bytecode(args.package / "deployment.zip")
     magic = importlib.util.MAGIC_NUMBER.hex()
     print(f"compiled {compiled} modules for {wanted} (magic {magic}, unchecked hash)")
+    print(f"left out {dropped} files of {', '.join(DROPPED)} (imported by nothing on Lambda)")
     return 0
 
 

@@ -24,6 +24,11 @@ UPLOAD_URL = "https://upload.imagekit.io/api/v1/files/upload"
 # in the original's format at a quality that survives one more generation.
 CLEAN_COPY_TRANSFORMATION = "rt-auto,md-false,q-90,f-{format}"
 _IMAGEKIT_FORMATS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "avif": "avif"}
+# What an upload's `metadata.format` names (ImageKit's decoding of the file) -> its MIME type.
+_MIME_BY_IMAGEKIT_FORMAT = {
+    **{ik: f"image/{ours}" for ours, ik in _IMAGEKIT_FORMATS.items()},
+    "jpeg": "image/jpeg",
+}
 # ImageKit fetches the URL at once; the signature only has to outlive that.
 CLEAN_COPY_URL_SECONDS = 600
 # A request should fail fast: the user is waiting, and the sweep retries deletions.
@@ -38,6 +43,14 @@ def build_client(settings: Settings) -> imagekitio.ImageKit:
         timeout=TIMEOUT_SECONDS,
         max_retries=MAX_RETRIES,
     )
+
+
+class _Metadata(Model):
+    """The part of ImageKit's image metadata that we use: the format it decoded."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    format: str | None = None
 
 
 class _Answer(Model):
@@ -57,6 +70,7 @@ class _Answer(Model):
     height: float | None = None
     mime: str | None = None
     file_type: str | None = None
+    metadata: _Metadata | None = None
 
     def stored(self, *, mime: str | None, size_if_unknown: int) -> StoredFile:
         return StoredFile(
@@ -91,11 +105,15 @@ class ImageKitStore:
                 file_name=file_name,
                 folder=folder,
                 use_unique_file_name=True,
+                # The answer names the type ("image") but not the format; its metadata does.
+                response_fields=["metadata"],
             )
         except _FAILURES as exc:
             raise StoreError(_describe(exc)) from None
-        # The upload answer names the type ("image"), not the format: no mime.
-        return _checked(uploaded, "an upload").stored(mime=None, size_if_unknown=len(data))
+        answer = _checked(uploaded, "an upload")
+        decoded = answer.metadata.format if answer.metadata else None
+        mime = _MIME_BY_IMAGEKIT_FORMAT.get(decoded or "") if answer.file_type == "image" else None
+        return answer.stored(mime=mime, size_if_unknown=len(data))
 
     def get(self, file_id: str) -> StoredFile | None:
         try:

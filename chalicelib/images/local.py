@@ -42,7 +42,7 @@ from PIL import Image
 
 from chalicelib import errors, wire
 from chalicelib.clock import Clock, utc_now
-from chalicelib.images import transform, validation
+from chalicelib.images import formats, transform, validation
 from chalicelib.images.models import ImageFormat
 from chalicelib.images.store import (
     NO_EXPIRY,
@@ -51,6 +51,7 @@ from chalicelib.images.store import (
     Location,
     StoredFile,
     StoreError,
+    UnusableImage,
     UploadSignature,
     upload_signature_for,
     url_signature_for,
@@ -150,7 +151,7 @@ class LocalStore:
             file_id=relative,
             path=f"/{relative}",
             size=len(data),
-            mime=validation.MIME_TYPES[kind] if kind else None,
+            mime=formats.MIME_TYPES[kind] if kind else None,
             width=width,
             height=height,
         )
@@ -230,11 +231,11 @@ class LocalStore:
         if path is None or not path.is_file():
             raise StoreError("the file to copy is gone")
         try:
-            image = validation.clean(
-                path.read_bytes(), max_bytes=validation.MAX_DIRECT_UPLOAD_BYTES
-            )
-        except errors.DomainError:
-            raise StoreError("the file to copy is not an allowed image") from None
+            image = validation.clean(path.read_bytes(), max_bytes=formats.MAX_DIRECT_UPLOAD_BYTES)
+        except errors.DomainError as exc:
+            # A bomb, too many frames, or bytes that start like an image and do not decode.
+            found = getattr(exc, "errors", ())
+            raise UnusableImage(found[0].message if found else exc.detail) from None
         return self.upload(data=image.data, file_name=file_name, folder=folder)
 
     def files_before(self, *, folder: str, before: dt.datetime, limit: int) -> list[StoredFile]:
@@ -293,7 +294,7 @@ class LocalStore:
         # Decoding checks the content (never the name or the declared type); empty files,
         # HTML and SVG are refused here. The bytes are stored as sent, like ImageKit does:
         # `register` makes the clean copy that gets published.
-        validation.clean(data, field="file", max_bytes=validation.MAX_DIRECT_UPLOAD_BYTES)
+        validation.clean(data, field="file", max_bytes=formats.MAX_DIRECT_UPLOAD_BYTES)
         self._spend(token)
         try:
             return self.upload(data=data, file_name=file_name, folder=signed_folder)
@@ -343,7 +344,7 @@ class LocalStore:
         if not steps:
             body = path.read_bytes()
             kind = _format_of(body)
-            content_type = validation.MIME_TYPES[kind] if kind else "application/octet-stream"
+            content_type = formats.MIME_TYPES[kind] if kind else "application/octet-stream"
             vary = False
         else:
             body, output = self._variant(file_id, path, steps, accept)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors, lazy
 from chalicelib.clock import Clock
-from chalicelib.images import repository, validation
+from chalicelib.images import formats, repository
 from chalicelib.images.models import (
     AvatarPublic,
     AvatarUrls,
@@ -47,7 +47,7 @@ from chalicelib.images.models import (
     ImageVariants,
     UploadAuth,
 )
-from chalicelib.images.store import ImageStore, StoredFile, StoreError
+from chalicelib.images.store import ImageStore, StoredFile, StoreError, UnusableImage
 from chalicelib.logs import get_logger
 from chalicelib.principal import Principal
 
@@ -70,8 +70,6 @@ SIGNED_URL_TTL_SECONDS = 3600
 # renames the files itself once the post has changed.
 CONCEAL_GRACE = dt.timedelta(minutes=10)
 UPLOAD_AUTH_TTL_SECONDS = 30 * 60
-# Direct uploads skip the API's body limit (Lambda's).
-MAX_DIRECT_UPLOAD_BYTES = validation.MAX_DIRECT_UPLOAD_BYTES
 SWEEP_BATCH = 500
 # An attach whose post write and compensation both failed is found by the sweep among
 # the attaches older than any request lasts and younger than a few sweeps.
@@ -86,9 +84,6 @@ VARIANTS = {
 SRCSET_WIDTHS = (320, 640, 960, 1280, 1600)
 PLACEHOLDER = "w-32,q-50,bl-30,f-auto"
 AVATAR_SIZES = {"small": 48, "medium": 96, "large": 256}
-_FORMAT_BY_MIME: dict[str, ImageFormat] = {
-    mime: kind for kind, mime in validation.MIME_TYPES.items()
-}
 
 
 @dataclass(frozen=True)
@@ -122,29 +117,27 @@ def upload(
     data: bytes,
     alt: str | None,
 ) -> ImagePublic:
-    """Validate by decoding, store a clean copy, record it as ``pending``."""
-    image = validation.clean(data)
-    store = image_store
-    name = f"{uuid.uuid4().hex}.{validation.EXTENSIONS[image.format]}"
+    """Stage the bytes, then adopt them as ``register`` adopts a direct upload.
+
+    Only the cheap checks run here (size, emptiness, the format's signature), so
+    that an obvious non-image never reaches the store; the store decodes the
+    file, and what it reports decides, as for a direct upload. No decoder runs
+    in this process on ImageKit (the Lambda package has none).
+    """
+    image_format = formats.check_upload(data, field="file")
+    name = f"{uuid.uuid4().hex}.{formats.EXTENSIONS[image_format]}"
     try:
-        stored = store.upload(data=image.data, file_name=name, folder=folder_for(user.id))
+        staged = image_store.upload(data=data, file_name=name, folder=upload_folder_for(user.id))
     except StoreError as exc:
         log.warning({"event": "image_upload_failed", "reason": str(exc)})
         raise errors.UpstreamFailed(
             "The image store failed; nothing was saved. Try again.", code="image_store_failed"
         ) from None
-    record = _record_or_undo(
-        db,
-        clock,
-        store,
-        stored,
-        owner_id=user.id,
-        width=image.width,
-        height=image.height,
-        format=image.format,
-        alt=alt,
+    # The caller never learns the staged file's id, so nothing may retry it: any failure
+    # deletes it.
+    return _adopt(
+        db, clock, image_store, user, staged, field="file", alt=alt, keep_on_failure=False
     )
-    return to_public(record, store=store, private=True)
 
 
 def upload_auth(*, image_store: ImageStore, clock: Clock, user: Principal) -> UploadAuth:
@@ -172,62 +165,90 @@ def register(
     file_id: str,
     alt: str | None,
 ) -> ImagePublic:
-    """Adopt a directly uploaded file: publish a clean copy of it, delete the upload.
-
-    The copy is upright and carries no EXIF, GPS, XMP or comments, whatever the
-    browser sent; the staged original never gets a URL from us and is gone
-    once the copy is recorded.
-    """
-    store = image_store
+    """Adopt a directly uploaded file from the caller's staging folder."""
     try:
-        stored = store.get(file_id)
+        stored = image_store.get(file_id)
     except StoreError as exc:
         log.warning({"event": "image_lookup_failed", "reason": str(exc)})
         raise errors.UpstreamFailed("The image store failed. Try again.") from None
     # One answer for "no such file" and "someone else's file": ids reveal nothing.
     if stored is None or not stored.path.startswith(upload_folder_for(user.id) + "/"):
         raise errors.InvalidInput.field("file_id", "No such file in your upload folder.")
-    problem = _direct_upload_problem(stored)
-    if problem is not None or stored.mime is None:
-        # The file is the caller's and no record will ever point at it.
-        _delete_quietly(store, stored.file_id)
-        raise errors.InvalidInput.field("file_id", problem or _NOT_AN_IMAGE)
-    image_format = _FORMAT_BY_MIME[stored.mime]
-    name = f"{uuid.uuid4().hex}.{validation.EXTENSIONS[image_format]}"
-    try:
-        copy = store.clean_copy(stored, folder=folder_for(user.id), file_name=name)
-    except StoreError as exc:
-        # The upload stays staged: register may be retried, and the sweep removes it.
-        log.warning({"event": "image_copy_failed", "reason": str(exc)})
-        raise errors.UpstreamFailed(
-            "The image store failed; nothing was saved. Try again.", code="image_store_failed"
-        ) from None
-    record = _record_or_undo(
-        db,
-        clock,
-        store,
-        copy,
-        owner_id=user.id,
-        # An orientation of 90 degrees swaps them: the copy's own are the truth.
-        width=copy.width or stored.width or 1,
-        height=copy.height or stored.height or 1,
-        format=image_format,
-        alt=alt,
+    # The browser holds the id: after a store or database failure it may register again,
+    # and the sweep deletes what nobody registered within a day.
+    return _adopt(
+        db, clock, image_store, user, stored, field="file_id", alt=alt, keep_on_failure=True
     )
-    _delete_quietly(store, stored.file_id)
+
+
+def _adopt(
+    db: Db,
+    clock: Clock,
+    store: ImageStore,
+    user: Principal,
+    staged: StoredFile,
+    *,
+    field: str,
+    alt: str | None,
+    keep_on_failure: bool,
+) -> ImagePublic:
+    """Publish a clean copy of a staged file, record it as ``pending``, delete the staged file.
+
+    What the store reports about the file (format, size, dimensions: it decoded
+    it) decides whether it is an allowed image; a refusal names ``field`` and
+    deletes the file. The copy is upright and carries no EXIF, GPS, XMP or
+    comments, whatever was sent; the staged original never gets a URL from us
+    and is gone once the copy is recorded. When the copy or the record fails,
+    the staged file stays only if ``keep_on_failure`` (someone may retry it).
+    """
+    problem = _staged_problem(staged)
+    if problem is not None or staged.mime is None:
+        # The file is the caller's and no record will ever point at it.
+        _delete_quietly(store, staged.file_id)
+        raise errors.InvalidInput.field(field, problem or formats.NOT_AN_IMAGE)
+    image_format = formats.FORMAT_BY_MIME[staged.mime]
+    name = f"{uuid.uuid4().hex}.{formats.EXTENSIONS[image_format]}"
+    try:
+        try:
+            copy = store.clean_copy(staged, folder=folder_for(user.id), file_name=name)
+        except UnusableImage as exc:
+            _delete_quietly(store, staged.file_id)
+            raise errors.InvalidInput.field(field, str(exc)) from None
+        except StoreError as exc:
+            log.warning({"event": "image_copy_failed", "reason": str(exc)})
+            raise errors.UpstreamFailed(
+                "The image store failed; nothing was saved. Try again.", code="image_store_failed"
+            ) from None
+        record = _record_or_undo(
+            db,
+            clock,
+            store,
+            copy,
+            owner_id=user.id,
+            # An orientation of 90 degrees swaps them: the copy's own are the truth.
+            width=copy.width or staged.width or 1,
+            height=copy.height or staged.height or 1,
+            format=image_format,
+            alt=alt,
+        )
+    except errors.InvalidInput:
+        raise  # the staged file is already gone
+    except Exception:
+        if not keep_on_failure:
+            _delete_quietly(store, staged.file_id)
+        raise
+    _delete_quietly(store, staged.file_id)
     return to_public(record, store=store, private=True)
 
 
-_NOT_AN_IMAGE = "Not a JPEG, PNG, WebP, GIF or AVIF image."
-
-
-def _direct_upload_problem(stored: StoredFile) -> str | None:
-    if stored.mime not in _FORMAT_BY_MIME or not stored.width or not stored.height:
-        return _NOT_AN_IMAGE
-    if stored.size > MAX_DIRECT_UPLOAD_BYTES:
-        return f"The file is larger than {MAX_DIRECT_UPLOAD_BYTES} bytes."
-    if stored.width * stored.height > validation.MAX_PIXELS:
-        return f"The image has more than {validation.MAX_PIXELS // 1_000_000} megapixels."
+def _staged_problem(stored: StoredFile) -> str | None:
+    """Why the store's description of a staged file is not an allowed image, if it is not."""
+    if stored.mime not in formats.FORMAT_BY_MIME or not stored.width or not stored.height:
+        return formats.NOT_AN_IMAGE
+    if stored.size > formats.MAX_DIRECT_UPLOAD_BYTES:
+        return f"The file is larger than {formats.MAX_DIRECT_UPLOAD_BYTES} bytes."
+    if stored.width * stored.height > formats.MAX_PIXELS:
+        return formats.too_many_pixels()
     return None
 
 
@@ -623,7 +644,8 @@ def _clean_up(
 
 
 def _local_store(store: ImageStore) -> local.LocalStore:
-    if not isinstance(store, local.LocalStore):
+    # The provider first: on ImageKit (Lambda's package has no Pillow) `local` never loads.
+    if store.provider != "local" or not isinstance(store, local.LocalStore):
         raise errors.NotFound("No such resource.")
     return store
 

@@ -25,6 +25,13 @@ class StoreError(Exception):
     """The store failed or could not be reached; the operation did not take effect."""
 
 
+class UnusableImage(StoreError):
+    """The store decoded the file and will not copy it: not an allowed image, or too big.
+
+    Its message says why, in words fit for the client who sent the file.
+    """
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A file as the store describes it (never as the client claimed it)."""
@@ -97,7 +104,9 @@ class ImageStore(Protocol):
     def clean_copy(self, stored: StoredFile, *, folder: str, file_name: str) -> StoredFile:
         """Store an upright copy of the image ``stored`` without any metadata in ``folder``.
 
-        The original stays; the caller deletes it. Raises ``StoreError`` if that failed.
+        The original stays; the caller deletes it. Raises ``UnusableImage`` when the
+        file does not decode as an allowed image within limits (the local store's
+        Pillow checks), ``StoreError`` when the store failed.
         """
 
     def files_before(self, *, folder: str, before: dt.datetime, limit: int) -> list[StoredFile]:

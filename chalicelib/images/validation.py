@@ -1,4 +1,8 @@
-"""Decode-based checks for uploaded images, and the clean copy that gets stored.
+"""Decode-based checks for uploaded images, and the clean copy that gets stored: Pillow's.
+
+The local store's (development) only: production's ImageKit decodes and cleans
+images itself, and the Lambda package has no Pillow. What is known without
+decoding (formats, MIME types, limits) is in ``chalicelib.images.formats``.
 
 A file is an image when Pillow decodes it as one of the allowed formats: the
 name and the declared type are never trusted. The pixel count is read from the
@@ -19,26 +23,18 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chalicelib import errors, lazy
+from PIL import Image, ImageOps
+
+from chalicelib import errors
+from chalicelib.images import formats
+from chalicelib.images.formats import MAX_PIXELS, MAX_UPLOAD_BYTES, NOT_AN_IMAGE
 from chalicelib.images.models import ImageFormat
 from chalicelib.logs import get_logger
 
-# Pillow (and its codecs) load with the first upload: a feed only renders URLs.
-if TYPE_CHECKING:
-    from PIL import Image, ImageOps
-else:
-    Image = lazy.module("PIL.Image")
-    ImageOps = lazy.module("PIL.ImageOps")
-
 log = get_logger("images")
 
-# Within the API's body limit (wire.MAX_BODY_BYTES) with room for the multipart form.
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024
-# Direct uploads skip the API's body limit; ImageKit's free plan allows 20 MB for images.
-MAX_DIRECT_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000
 # Animated GIF/WebP: every frame costs memory when re-encoded.
 MAX_TOTAL_FRAME_PIXELS = 4 * MAX_PIXELS
 
@@ -50,21 +46,6 @@ ALLOWED_FORMATS: dict[str, ImageFormat] = {
     "GIF": "gif",
     "AVIF": "avif",
 }
-MIME_TYPES: dict[ImageFormat, str] = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "avif": "image/avif",
-}
-EXTENSIONS: dict[ImageFormat, str] = {
-    "jpeg": "jpg",
-    "png": "png",
-    "webp": "webp",
-    "gif": "gif",
-    "avif": "avif",
-}
-_NOT_AN_IMAGE = "Not a JPEG, PNG, WebP, GIF or AVIF image."
 # What survives re-encoding: colour and animation, never text, EXIF, XMP or GPS.
 _KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background")
 
@@ -78,20 +59,12 @@ class CleanImage:
 
     @property
     def mime(self) -> str:
-        return MIME_TYPES[self.format]
+        return formats.MIME_TYPES[self.format]
 
 
 def clean(data: bytes, *, field: str = "file", max_bytes: int = MAX_UPLOAD_BYTES) -> CleanImage:
     """Check ``data`` is an allowed image within limits; return the copy to store."""
-    if len(data) > max_bytes:
-        hint = (
-            ""
-            if max_bytes > MAX_UPLOAD_BYTES
-            else ("; upload larger files directly (GET /images/upload-auth)")
-        )
-        raise errors.PayloadTooLarge(f"Images are limited to {max_bytes} bytes{hint}.")
-    if not data:
-        raise errors.InvalidInput.field(field, "The file is empty.")
+    formats.check_size(data, field=field, max_bytes=max_bytes)
     image = _open(data, field=field)
     with image:
         try:
@@ -100,7 +73,7 @@ def clean(data: bytes, *, field: str = "file", max_bytes: int = MAX_UPLOAD_BYTES
             raise
         except Exception as exc:  # see the module's docstring
             log.info({"event": "image_undecodable", "error": type(exc).__name__})
-            raise errors.InvalidInput.field(field, _NOT_AN_IMAGE) from None
+            raise errors.InvalidInput.field(field, NOT_AN_IMAGE) from None
 
 
 def _cleaned(image: Image.Image, *, field: str) -> CleanImage:
@@ -123,17 +96,13 @@ def _open(data: bytes, *, field: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise errors.InvalidInput.field(field, _too_many_pixels()) from None
+        raise errors.InvalidInput.field(field, formats.too_many_pixels()) from None
     except Exception:  # UnidentifiedImageError, OSError, or what a crafted header trips
-        raise errors.InvalidInput.field(field, _NOT_AN_IMAGE) from None
+        raise errors.InvalidInput.field(field, NOT_AN_IMAGE) from None
     if image.width * image.height > MAX_PIXELS:
         image.close()
-        raise errors.InvalidInput.field(field, _too_many_pixels())
+        raise errors.InvalidInput.field(field, formats.too_many_pixels())
     return image
-
-
-def _too_many_pixels() -> str:
-    return f"The image has more than {MAX_PIXELS // 1_000_000} megapixels."
 
 
 def _encode(image: Image.Image, kind: ImageFormat, *, animated: bool) -> bytes:

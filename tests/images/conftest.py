@@ -102,8 +102,9 @@ class FakeImageKit:
         return httpx.Response(200, json=found[: int(request.url.params["limit"])])
 
     def upload(self, request: httpx.Request) -> httpx.Response:
-        if "upload" in self.fail:
-            return httpx.Response(self.fail["upload"], json={"message": "boom"})
+        status = self.fail.get("upload") or (self.script.get("upload") or [0]).pop(0)
+        if status:
+            return httpx.Response(status, json={"message": "boom"})
         parts = form.parse(request.content, request.headers["content-type"])
         fields = {name: part.text for name, part in parts.items() if name != "file"}
         data = bytes(parts["file"].data)
@@ -120,7 +121,12 @@ class FakeImageKit:
         self.files[file_id] = details
         self.contents[file_id] = data
         self.created[file_id] = dt.datetime.now(dt.UTC)
-        return httpx.Response(200, json={**details, "url": f"{URL_ENDPOINT}{details['filePath']}"})
+        # The upload answer has no `mime`; `metadata` (only when asked for) names the format.
+        answer: dict[str, Any] = {k: v for k, v in details.items() if k != "mime"}
+        answer["url"] = f"{URL_ENDPOINT}{details['filePath']}"
+        if "metadata" in fields.get("responseFields", "").split(","):
+            answer["metadata"] = _metadata(data)
+        return httpx.Response(200, json=answer)
 
     def details(self, request: httpx.Request, file_id: str) -> httpx.Response:
         if "get" in self.fail:
@@ -188,6 +194,17 @@ def _describe(data: bytes) -> dict[str, Any]:
             }
     except Exception:
         return {"fileType": "non-image", "mime": "text/plain", "size": len(data)}
+
+
+def _metadata(data: bytes) -> dict[str, Any]:
+    """ImageKit's metadata of a file: the format it decoded (`jpg` for JPEG), sizes."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            kind = {"JPEG": "jpg"}.get(str(image.format), str(image.format).lower())
+            return {"format": kind, "width": image.width, "height": image.height}
+    except Exception:
+        return {"size": len(data)}
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ def test_upload_sends_the_file_name_folder_and_unique_name_flag(
         "fileName": "abc.jpg",
         "folder": "/snapboard/users/u1",
         "useUniqueFileName": "true",
+        "responseFields": "metadata",
     }
     assert sent["data"] == data
     request = router.calls.last.request
@@ -42,6 +43,27 @@ def test_upload_sends_the_file_name_folder_and_unique_name_flag(
     assert _basic_auth(request) == PRIVATE_KEY
     assert stored.path.startswith("/snapboard/users/u1/abc_")
     assert stored.file_id in fake.files
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif")],
+)
+def test_an_upload_is_described_by_what_imagekit_decoded(
+    imagekit_store: ImageKitStore, fmt: str, mime: str
+) -> None:
+    # The upload answer's `metadata.format` (asked for with responseFields), not the name.
+    stored = imagekit_store.upload(
+        data=make_image((12, 9), fmt), file_name="x.jpg", folder="/snapboard/uploads/u1"
+    )
+    assert (stored.mime, stored.width, stored.height) == (mime, 12, 9)
+
+
+def test_an_upload_imagekit_does_not_decode_as_an_image_has_no_type(
+    imagekit_store: ImageKitStore,
+) -> None:
+    stored = imagekit_store.upload(data=b"GIF89a, then text", file_name="x.gif", folder="/f")
+    assert (stored.mime, stored.width, stored.height) == (None, None, None)
 
 
 def test_delete_and_purge_call_the_management_api(

@@ -26,9 +26,9 @@ from chalicelib import errors
 from chalicelib.composition import Clients
 from chalicelib.images import transform
 from chalicelib.images.local import LocalStore
-from chalicelib.images.store import StoredFile, StoreError
+from chalicelib.images.store import StoredFile, StoreError, UnusableImage
 from tests.images.conftest import LOCAL_KEY, make_image
-from tests.images.test_validation import mutated
+from tests.images.test_validation import bomb_png, mutated
 from tests.support import Http, Reply
 
 
@@ -55,6 +55,24 @@ def test_a_stored_file_of_any_bytes_is_described_and_served_or_refused(
         with contextlib.suppress(errors.BadRequest):
             delivery = local_store.deliver(segments, query, accept="image/webp")
             assert delivery.body
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (make_image(fmt="PNG")[:33] + b"garbage" * 50, "Not a JPEG, PNG, WebP, GIF or AVIF image."),
+        (bomb_png(20_000, 20_000), "The image has more than 40 megapixels."),
+    ],
+    ids=["a png header and garbage", "400 megapixels"],
+)
+def test_a_clean_copy_of_a_file_pillow_refuses_is_unusable_and_says_why(
+    local_store: LocalStore, data: bytes, message: str
+) -> None:
+    staged = local_store.upload(data=data, file_name="x.png", folder="/snapboard/uploads/u1")
+    with pytest.raises(UnusableImage) as refused:
+        local_store.clean_copy(staged, folder="/snapboard/users/u1", file_name="y.png")
+    assert str(refused.value) == message
+    assert local_store.get(staged.file_id) is not None  # the original stays: the caller decides
 
 
 def test_a_purge_that_cannot_remove_the_cached_variants_is_a_store_error(

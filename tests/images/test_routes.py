@@ -14,7 +14,7 @@ from bson import ObjectId
 from PIL import Image
 
 from chalicelib.composition import Clients
-from chalicelib.images import validation
+from chalicelib.images import formats
 from chalicelib.principal import Principal
 from tests.accounts import Accounts
 from tests.images.conftest import (
@@ -24,6 +24,7 @@ from tests.images.conftest import (
     phone_photo,
     signed_query,
 )
+from tests.images.test_validation import bomb_png
 from tests.support import Http, Reply
 
 SignIn = Callable[[Principal], dict[str, str]]
@@ -142,9 +143,27 @@ def test_an_image_over_the_upload_limit_is_a_413_problem_on_both_runtimes(
     client: Http, sign_in: SignIn
 ) -> None:
     # Base64 in the event, it still fits Lambda's limit: the app answers, not the gateway.
-    reply = upload(client, sign_in(principal()), b"\xff" * (validation.MAX_UPLOAD_BYTES + 1))
+    reply = upload(client, sign_in(principal()), b"\xff" * (formats.MAX_UPLOAD_BYTES + 1))
     assert reply.status == 413
     assert reply.problem["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (bomb_png(7_000, 7_000), "The image has more than 40 megapixels."),
+        (make_image(fmt="PNG")[:33] + b"\x13\x37garbage" * 200, formats.NOT_AN_IMAGE),
+    ],
+    ids=["49 megapixels", "a png header and garbage"],
+)
+def test_on_the_local_store_an_upload_pillow_refuses_is_a_422_naming_file_and_leaves_no_file(
+    client: Http, sign_in: SignIn, svc: Clients, db: Any, data: bytes, message: str
+) -> None:
+    reply = upload(client, sign_in(principal()), data)
+    assert reply.status == 422, reply.body
+    assert reply.problem["errors"] == [{"field": "file", "message": message}]
+    assert _staged_files(svc) == []
+    assert db.images.count_documents({}) == 0
 
 
 def test_a_json_body_is_an_unsupported_media_type(client: Http, sign_in: SignIn) -> None:
@@ -188,15 +207,84 @@ def test_an_imagekit_timeout_on_upload_is_a_502(
     assert db.images.count_documents({}) == 0
 
 
-def test_the_upload_goes_to_imagekit_in_the_users_folder(
-    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake
+def test_an_upload_is_staged_copied_clean_by_imagekit_and_the_staged_file_deleted(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
 ) -> None:
     user = principal()
-    reply = upload(imagekit_client, sign_in(user))
-    assert reply.status == 201
-    (sent,) = fake_imagekit[0].uploads
-    assert sent["fields"]["folder"] == f"/snapboard/users/{user.id}"
+    photo = phone_photo((96, 64))
+    reply = upload(imagekit_client, sign_in(user), photo)
+    assert reply.status == 201, reply.body
+    assert (reply.json["width"], reply.json["height"]) == (64, 96)
+    fake, router = fake_imagekit
+    # Three calls: the bytes as sent into the staging folder, the copy ImageKit fetches
+    # (signed, upright, no metadata) into the user's folder, the staged file's delete.
+    staging, copy, delete = [call.request for call in router.calls]
+    assert (staging.method, copy.method, delete.method) == ("POST", "POST", "DELETE")
+    staged, published = fake.uploads
+    assert staged["fields"]["folder"] == f"/snapboard/uploads/{user.id}"
+    assert staged["data"] == photo
+    assert copy.url == staging.url
+    assert published["fields"]["folder"] == f"/snapboard/users/{user.id}"
+    assert f"/snapboard/uploads/{user.id}/" in published["fields"]["source"]
+    assert "?tr=rt-auto,md-false" in published["fields"]["source"]
+    assert "ik-s=" in published["fields"]["source"]
+    (staged_id,) = fake.deleted
+    assert delete.url.path == f"/v1/files/{staged_id}"
+    record = db.images.find_one({})
+    assert list(fake.files) == [record["file_id"]]
+    assert record["path"].startswith(f"/snapboard/users/{user.id}/")
+    assert_clean_and_upright(fake.contents[record["file_id"]], turned_from=(96, 64))
     assert reply.json["url"].startswith("https://ik.imagekit.io/snapboard/snapboard/users/")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"I am not a picture\n" * 50, b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"%PDF-1.7"],
+    ids=["text", "svg", "pdf"],
+)
+def test_an_obvious_non_image_never_reaches_imagekit(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any, data: bytes
+) -> None:
+    reply = upload(imagekit_client, sign_in(principal()), data)
+    assert reply.status == 422
+    assert reply.problem["errors"] == [{"field": "file", "message": formats.NOT_AN_IMAGE}]
+    assert fake_imagekit[1].calls.call_count == 0
+    assert db.images.count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # The signature of a GIF, and nothing ImageKit can decode behind it.
+        (b"GIF89a" + b"<script>x</script>" * 9, formats.NOT_AN_IMAGE),
+        (bomb_png(7_000, 7_000), "The image has more than 40 megapixels."),
+    ],
+    ids=["undecodable", "49 megapixels"],
+)
+def test_an_upload_imagekit_reports_as_no_allowed_image_is_a_422_naming_file_and_deleted(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any, data: bytes, message: str
+) -> None:
+    reply = upload(imagekit_client, sign_in(principal()), data)
+    assert reply.status == 422, reply.body
+    assert reply.problem["errors"] == [{"field": "file", "message": message}]
+    fake = fake_imagekit[0]
+    assert len(fake.uploads) == 1  # staged, never copied
+    assert len(fake.deleted) == 1
+    assert fake.files == {}
+    assert db.images.count_documents({}) == 0
+
+
+def test_a_failed_copy_of_an_upload_deletes_the_staged_file_and_records_nothing(
+    imagekit_client: Http, sign_in: SignIn, fake_imagekit: Fake, db: Any
+) -> None:
+    fake = fake_imagekit[0]
+    fake.script["upload"] = [0, 500]  # the staging upload works, the copy fails
+    reply = upload(imagekit_client, sign_in(principal()))
+    assert reply.status == 502
+    assert reply.problem["code"] == "image_store_failed"
+    assert len(fake.deleted) == 1
+    assert fake.files == {}
+    assert db.images.count_documents({}) == 0
 
 
 # --------------------------------------------------------------- direct upload

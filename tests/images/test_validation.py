@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from chalicelib import errors
-from chalicelib.images import validation
+from chalicelib.images import formats, validation
 from tests.images.conftest import make_image
 
 
@@ -108,9 +108,9 @@ def test_just_over_40_megapixels_is_refused_even_below_pillows_own_bomb_limit() 
     assert "40 megapixels" in _field_message(caught.value)
 
 
-def test_more_than_5_mib_is_too_large() -> None:
+def test_more_than_4_mib_is_too_large() -> None:
     with pytest.raises(errors.PayloadTooLarge):
-        validation.clean(b"\xff" * (validation.MAX_UPLOAD_BYTES + 1))
+        validation.clean(b"\xff" * (formats.MAX_UPLOAD_BYTES + 1))
 
 
 def test_an_empty_file_is_refused() -> None:

@@ -53,11 +53,15 @@ def test_an_upload_whose_database_write_fails_deletes_the_file_from_imagekit(
     fake, router = fake_imagekit
     mongo.fail("insert", "images", answer=answer, times=2)
     assert_unavailable(upload(imagekit_client, ann))
-    (_sent,) = fake.uploads
-    (file_id,) = fake.deleted
+    _staged, _copy = fake.uploads
+    # Both are gone: the published copy (the compensation) and the staged original.
+    copy_id, staged_id = fake.deleted
     assert fake.files == {}
     deletes = [call.request for call in router.calls if call.request.method == "DELETE"]
-    assert [request.url.path for request in deletes] == [f"/v1/files/{file_id}"]
+    assert [request.url.path for request in deletes] == [
+        f"/v1/files/{copy_id}",
+        f"/v1/files/{staged_id}",
+    ]
     assert all(doc["status"] == "pending" for doc in stored.images.find())
 
 
