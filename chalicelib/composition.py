@@ -154,7 +154,7 @@ class Clients:
 
     @property
     def image_store(self) -> ImageStore:
-        return self._once("image_store", lambda: build_image_store(self.settings))
+        return self._once("image_store", lambda: build_image_store(self.settings, self.clock))
 
     def _open_db(self) -> Database[dict[str, Any]]:
         from chalicelib import db
@@ -198,7 +198,7 @@ def build_mailer(settings: Settings) -> Mailer:
     return OutboxMailer(Path(settings.data_dir) / OUTBOX_DIR, sender=settings.mail_from)
 
 
-def build_image_store(settings: Settings) -> ImageStore:
+def build_image_store(settings: Settings, clock: Clock = utc_now) -> ImageStore:
     """``IMAGE_STORE`` picks the store; each SDK is imported only when chosen."""
     if settings.image_store == "imagekit":
         from chalicelib.images import imagekit
@@ -218,8 +218,12 @@ def build_image_store(settings: Settings) -> ImageStore:
     # Its own key for media signatures, derived so a leaked media URL says nothing of JWTs.
     jwt_key = settings.jwt_secret.get_secret_value().encode()
     key = hmac.new(jwt_key, b"snapboard local media", hashlib.sha256).hexdigest()
+    # The clients' clock: the one that dates the URLs it checks (the service's).
     return LocalStore(
-        Path(settings.data_dir) / MEDIA_DIR, base_url=settings.public_base_url, signing_key=key
+        Path(settings.data_dir) / MEDIA_DIR,
+        base_url=settings.public_base_url,
+        signing_key=key,
+        clock=clock,
     )
 
 

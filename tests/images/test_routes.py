@@ -25,7 +25,7 @@ from tests.images.conftest import (
     signed_query,
 )
 from tests.images.test_validation import bomb_png
-from tests.support import Http, Reply
+from tests.support import FakeClock, Http, Reply
 
 SignIn = Callable[[Principal], dict[str, str]]
 BASE = "http://127.0.0.1:8000"
@@ -453,6 +453,18 @@ def test_an_expiring_url_is_cached_privately_until_it_expires(
         reply = fetch(client, media_path(url))
         assert reply.status == 200
         assert reply.headers["cache-control"] == "private, max-age=3600"
+
+
+def test_the_store_checks_an_expiring_url_against_the_clock_that_dated_it(
+    client: Http, sign_in: SignIn, svc: Clients, clock: FakeClock
+) -> None:
+    image = upload(client, sign_in(principal())).json
+    clock.advance(minutes=10)
+    reply = fetch(client, media_path(image["url"]))
+    assert reply.headers["cache-control"] == "private, max-age=3000"
+    clock.advance(minutes=51)
+    reply = fetch(client, media_path(image["url"]))
+    assert (reply.status, reply.json["code"]) == (403, "signature_expired")
 
 
 def test_f_auto_honours_accept(client: Http, sign_in: SignIn, svc: Clients) -> None:
