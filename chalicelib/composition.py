@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -45,6 +42,10 @@ from chalicelib.users.routes import router as users_router
 
 # The settings are a pydantic model: the first request that reads them loads it.
 if TYPE_CHECKING:
+    import secrets
+    import shutil
+    import tempfile
+
     from argon2 import PasswordHasher
     from pymongo import MongoClient
     from pymongo.database import Database
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
 else:
     stored_secrets = lazy.module("chalicelib.secrets")
     config = lazy.module("chalicelib.settings")
+    # Only the embedded store's keys, demo data and reset use them.
+    secrets = lazy.module("secrets")
+    shutil = lazy.module("shutil")
+    tempfile = lazy.module("tempfile")
 
 T = TypeVar("T")
 

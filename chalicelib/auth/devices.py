@@ -17,18 +17,23 @@ browser that made it (and any that then signs in) is known, not a thief's.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import lazy
 
+# Loaded by the first sign-in; uuid alone brings in platform.
 if TYPE_CHECKING:
+    import hashlib
+    import hmac
+    import uuid
+
     import jwt
 else:
+    hashlib = lazy.module("hashlib")
+    hmac = lazy.module("hmac")
+    uuid = lazy.module("uuid")
     jwt = lazy.module("jwt")
 
 COOKIE = "known_device"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http.cookies import CookieError, Morsel, SimpleCookie
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,11 +16,14 @@ from chalicelib.sessions import ABSOLUTE_LIFETIME
 # The first request that needs them loads the services (pymongo, argon2, PyJWT) and
 # the models (pydantic); importing the app (a Lambda cold start) loads none of them.
 if TYPE_CHECKING:
+    from http import cookies as http_cookies
+
     from chalicelib.auth import models, service
     from chalicelib.users import service as users_service
     from chalicelib.users.models import UserPrivate
     from chalicelib.users.repository import UserRecord
 else:
+    http_cookies = lazy.module("http.cookies")
     models = lazy.module("chalicelib.auth.models")
     service = lazy.module("chalicelib.auth.service")
     users_service = lazy.module("chalicelib.users.service")
@@ -202,10 +204,10 @@ def _device_cookie_header(ctx: Context, token: str) -> str:
 
 def _cookie_header(ctx: Context, name: str, value: str, *, max_age: int) -> str:
     """A cookie of ours as a ``Set-Cookie`` value; an empty value with ``max_age=0`` clears it."""
-    morsel: Morsel[str] = Morsel()
+    morsel: http_cookies.Morsel[str] = http_cookies.Morsel()
     # Our tokens are URL-safe base64 (and dots), cookie-octets as they are; the empty
     # value that clears the cookie is written bare (``refresh_token=``), not as "".
-    morsel.set(name, value, SimpleCookie().value_encode(value)[1] if value else "")
+    morsel.set(name, value, http_cookies.SimpleCookie().value_encode(value)[1] if value else "")
     morsel["path"] = ctx.settings.auth_cookie_path
     morsel["max-age"] = max_age
     morsel["httponly"] = True
@@ -225,10 +227,10 @@ def _cookie(request: Request, name: str) -> str | None:
     header = request.headers.get("cookie")
     if not header:
         return None
-    jar: SimpleCookie = SimpleCookie()
+    jar: http_cookies.SimpleCookie = http_cookies.SimpleCookie()
     try:
         jar.load(header)
-    except CookieError:
+    except http_cookies.CookieError:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import weakref
 from functools import cache
@@ -16,9 +15,12 @@ from chalicelib.routing import Answer, Api, Context, Router
 # Loaded by the first request that needs them; the document's builder loads
 # pydantic's JSON Schema generator, and /health needs none of them.
 if TYPE_CHECKING:
+    import hashlib
+
     from chalicelib import openapi
     from chalicelib.system import models, service
 else:
+    hashlib = lazy.module("hashlib")  # the docs page's CSP hashes
     openapi = lazy.module("chalicelib.openapi")
     models = lazy.module("chalicelib.system.models")
     service = lazy.module("chalicelib.system.service")
