@@ -208,12 +208,15 @@ def build_image_store(settings: Settings, clock: Clock = utc_now) -> ImageStore:
     if settings.image_store == "imagekit":
         from chalicelib.images import imagekit
 
+        assert settings.imagekit_private_key  # Settings requires all three for imagekit
         assert settings.imagekit_public_key
         assert settings.imagekit_url_endpoint
         return imagekit.ImageKitStore(
-            imagekit.build_client(settings),
+            lambda: imagekit.build_client(settings),
+            private_key=settings.imagekit_private_key.get_secret_value(),
             public_key=settings.imagekit_public_key,
             url_endpoint=settings.imagekit_url_endpoint,
+            clock=clock,
         )
     import hashlib
     import hmac

@@ -36,8 +36,8 @@ SET_NAME = "rs0"
 
 # Short driver timeouts: a test that waits for one waits well under a second.
 CLIENT_OPTIONS = (
-    "directConnection=true&serverSelectionTimeoutMS=1000&connectTimeoutMS=600"
-    "&socketTimeoutMS=600&heartbeatFrequencyMS=500"
+    "directConnection=true&serverSelectionTimeoutMS=2000&connectTimeoutMS=1000"
+    "&socketTimeoutMS=1500&heartbeatFrequencyMS=500"
 )
 
 HANG_UP = "hang up"  # close the connection before answering

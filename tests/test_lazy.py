@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +50,8 @@ ON_DEMAND = [
 # What a first anonymous page of the feed must not load: it checks no password or token,
 # parses no upload and decodes no image.
 # (cryptography is not among them: pymongo takes it for TLS, through pyOpenSSL.)
-FEED_ON_DEMAND = ["jwt", "email_validator", "argon2", "python_multipart", "PIL"]
+# Nor the ImageKit SDK: the feed signs its URLs itself (chalicelib/images/store.py).
+FEED_ON_DEMAND = ["jwt", "email_validator", "argon2", "python_multipart", "PIL", "imagekitio"]
 
 
 @pytest.fixture
@@ -179,3 +184,79 @@ print(json.dumps({{
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["status"] == 200
     assert seen["loaded"] == []
+
+
+# ----------------------------------------------- the import contracts see lazy names too
+
+
+def lazy_names(package: Path) -> dict[str, set[str]]:
+    """Each module under ``package`` and the modules it names through ``lazy.module``."""
+    found: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "module"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "lazy"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.setdefault(module, set()).add(str(node.args[0].value))
+    return found
+
+
+def _covers(pattern: str, module: str) -> bool:
+    return module == pattern or module.startswith(pattern + ".") or fnmatch(module, pattern)
+
+
+def broken_contracts(names: dict[str, set[str]], contracts: list[dict[str, Any]]) -> list[str]:
+    """What the forbidden and protected import contracts would say of the lazy names."""
+    broken = []
+    for contract in contracts:
+        for importer, named in sorted(names.items()):
+            for name in sorted(named):
+                if contract["type"] == "forbidden":
+                    sources, forbidden = contract["source_modules"], contract["forbidden_modules"]
+                    if any(_covers(s, importer) for s in sources) and any(
+                        _covers(f, name) for f in forbidden
+                    ):
+                        broken.append(f"{contract['name']}: {importer} -> {name}")
+                elif contract["type"] == "protected":
+                    protected, allowed = (
+                        contract["protected_modules"],
+                        contract["allowed_importers"],
+                    )
+                    inside = any(_covers(p, importer) for p in protected)
+                    if (
+                        any(_covers(p, name) for p in protected)
+                        and not inside
+                        and not any(_covers(a, importer) for a in allowed)
+                    ):
+                        broken.append(f"{contract['name']}: {importer} -> {name}")
+    return broken
+
+
+def test_no_module_names_through_the_lazy_seam_what_the_import_contracts_forbid() -> None:
+    # import-linter reads import statements only; a `lazy.module("imagekitio")` is a string.
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    names = lazy_names(ROOT / "chalicelib")
+    assert "imagekitio" in names["chalicelib.images.imagekit"]  # the scan sees the seam
+    assert broken_contracts(names, contracts) == []
+
+
+def test_the_contract_check_of_lazy_names_reports_a_breach() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    breaches = broken_contracts(
+        {"chalicelib.posts.routes": {"imagekitio"}, "chalicelib.images.service": {"PIL.Image"}},
+        contracts,
+    )
+    assert any("posts.routes -> imagekitio" in b and "Only the ImageKit" in b for b in breaches)
+    assert any("images.service -> PIL.Image" in b and "reaches no Pillow" in b for b in breaches)

@@ -1,22 +1,38 @@
 """The production image store on ImageKit: the only module that imports ``imagekitio``.
 
-The client is built by ``build_client`` (called lazily by ``chalicelib.composition``)
-and injected, so tests drive the real SDK against a mocked transport.
+The store is given a way to build the client (``build_client``, from
+``chalicelib.composition``), so tests drive the real SDK against a mocked
+transport. It builds it at the first call of ImageKit's API: the SDK loads
+about 160 models with it, and a feed, which only signs URLs (``store.signed_url``,
+held to the SDK's ``build_url`` by the tests), never needs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import imagekitio
 from pydantic import ConfigDict, Field, ValidationError
 
-from chalicelib.images.store import Location, StoredFile, StoreError, UploadSignature
+from chalicelib import lazy
+from chalicelib.clock import Clock, utc_now
+from chalicelib.images.store import (
+    Location,
+    StoredFile,
+    StoreError,
+    UploadSignature,
+    signed_url,
+)
 from chalicelib.model import Model
 
 if TYPE_CHECKING:
+    import imagekitio
+
     from chalicelib.settings import Settings
+else:
+    imagekitio = lazy.module("imagekitio")
 
 # Where browsers send direct uploads (ImageKit's upload API, not the management API).
 UPLOAD_URL = "https://upload.imagekit.io/api/v1/files/upload"
@@ -37,8 +53,11 @@ MAX_RETRIES = 1
 
 
 def build_client(settings: Settings) -> imagekitio.ImageKit:
+    """The SDK's client; the SDK itself loads here, at the store's first API call."""
+    import imagekitio as sdk  # the one import of it that runs (the names above are lazy)
+
     assert settings.imagekit_private_key is not None  # Settings requires it for imagekit
-    return imagekitio.ImageKit(
+    return sdk.ImageKit(
         private_key=settings.imagekit_private_key.get_secret_value(),
         timeout=TIMEOUT_SECONDS,
         max_retries=MAX_RETRIES,
@@ -93,10 +112,31 @@ def _checked(answer: object, operation: str) -> _Answer:
 class ImageKitStore:
     provider = "imagekit"
 
-    def __init__(self, client: imagekitio.ImageKit, *, public_key: str, url_endpoint: str) -> None:
-        self._client = client
+    def __init__(
+        self,
+        connect: Callable[[], imagekitio.ImageKit],
+        *,
+        private_key: str,
+        public_key: str,
+        url_endpoint: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._connect = connect
+        self._connected: imagekitio.ImageKit | None = None
+        self._lock = threading.Lock()
+        self._private_key = private_key
+        self._clock = clock
         self.public_key = public_key
         self.url_endpoint = url_endpoint.rstrip("/")
+
+    @property
+    def _client(self) -> imagekitio.ImageKit:
+        """The SDK's client, built by the first call that needs ImageKit's API."""
+        if self._connected is None:
+            with self._lock:
+                if self._connected is None:
+                    self._connected = self._connect()
+        return self._connected
 
     def upload(self, *, data: bytes, file_name: str, folder: str) -> StoredFile:
         try:
@@ -108,7 +148,7 @@ class ImageKitStore:
                 # The answer names the type ("image") but not the format; its metadata does.
                 response_fields=["metadata"],
             )
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
         answer = _checked(uploaded, "an upload")
         decoded = answer.metadata.format if answer.metadata else None
@@ -120,7 +160,7 @@ class ImageKitStore:
             details = self._client.files.get(file_id)
         except imagekitio.NotFoundError:
             return None
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
         answer = _checked(details, "a file lookup")
         return answer.stored(
@@ -132,13 +172,13 @@ class ImageKitStore:
             self._client.files.delete(file_id)
         except imagekitio.NotFoundError:
             return  # already gone: what we wanted
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
 
     def purge(self, path: str) -> None:
         try:
             self._client.cache.invalidation.create(url=f"{self.url_endpoint}{path}")
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
 
     def rename(self, *, file_id: str, path: str, new_name: str) -> Location:
@@ -153,22 +193,20 @@ class ImageKitStore:
             if current is None or current.path != target.path:
                 raise StoreError("ImageKit has no file to rename") from None
             self.purge(path)  # the lost answer may have been before the purge was issued
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
         return target
 
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
-        # Signed always: the account refuses unsigned URLs (docs/deploy.md). Without
-        # `expires_in` the SDK signs with its far-future default and omits ik-t.
-        options: dict[str, Any] = {"src": path, "url_endpoint": self.url_endpoint, "signed": True}
-        if transformation:
-            # One raw step: our strings are already in ImageKit's syntax, chains included.
-            # In the query, where a rename's purge covers it; a `tr:` path segment it would not.
-            options["transformation"] = [{"raw": transformation}]
-            options["transformation_position"] = "query"
-        if expires_in is not None:
-            options["expires_in"] = expires_in
-        return self._client.helper.build_url(**options)
+        # Signed always: the account refuses unsigned URLs (docs/deploy.md).
+        expire = None if expires_in is None else int(self._clock().timestamp()) + expires_in
+        return signed_url(
+            self.url_endpoint,
+            path,
+            key=self._private_key,
+            transformation=transformation,
+            expire=expire,
+        )
 
     def clean_copy(self, stored: StoredFile, *, folder: str, file_name: str) -> StoredFile:
         """ImageKit renders the copy and stores it: the upload API fetches our URL.
@@ -194,7 +232,7 @@ class ImageKitStore:
                 use_unique_file_name=True,
                 extra_body={"file": source},
             )
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
         return _checked(uploaded, "a copy").stored(mime=stored.mime, size_if_unknown=0)
 
@@ -206,7 +244,7 @@ class ImageKitStore:
             found = self._client.assets.list(
                 search_query=query, limit=limit, sort="ASC_CREATED", type="file"
             )
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise StoreError(_describe(exc)) from None
         files = []
         for item in found:
@@ -237,8 +275,11 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-# An answer that is not JSON at all (a proxy's error page) escapes the SDK as a ValueError.
-_FAILURES = (imagekitio.APIError, ValueError)
+def _failures() -> tuple[type[Exception], ...]:
+    """What an SDK call raises when it fails (an ``except`` reads it only then: the SDK
+    is loaded by the call). An answer that is not JSON at all (a proxy's error page)
+    escapes the SDK as a ValueError."""
+    return (imagekitio.APIError, ValueError)
 
 
 def _describe(exc: Exception) -> str:

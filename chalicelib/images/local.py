@@ -35,7 +35,6 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
@@ -48,11 +47,13 @@ from chalicelib.images.store import (
     NO_EXPIRY,
     SIGNATURE_PARAM,
     TIMESTAMP_PARAM,
+    Delivery,
     Location,
     StoredFile,
     StoreError,
     UnusableImage,
     UploadSignature,
+    signed_url,
     upload_signature_for,
     url_signature_for,
 )
@@ -77,18 +78,6 @@ DEFAULT_RENDER_WAIT_SECONDS = 10.0
 RENDER_RETRY_AFTER_SECONDS = 2
 
 Renderer = Callable[[bytes, tuple[transform.Step, ...], transform.OutputFormat], bytes]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A file ready to send: body and the headers that describe it."""
-
-    body: bytes
-    content_type: str
-    etag: str
-    cache_control: str
-    vary_accept: bool
-    not_modified: bool = False
 
 
 class LocalStore:
@@ -195,18 +184,10 @@ class LocalStore:
         return Location(file_id=str(moved), path=f"/{moved}")
 
     def url(self, path: str, *, transformation: str = "", expires_in: int | None = None) -> str:
-        relative = path.lstrip("/")
-        if transformation:
-            relative += f"?tr={transformation}"
-        url = f"{self.url_endpoint}/{relative}"
-        separator = "&" if "?" in relative else "?"
-        if expires_in is None:
-            # Like the SDK: no ik-t, and the signature covers its far-future default.
-            signature = url_signature_for(self._key, relative, NO_EXPIRY)
-            return f"{url}{separator}{SIGNATURE_PARAM}={signature}"
-        expire = int(self._clock().timestamp()) + expires_in
-        signature = url_signature_for(self._key, relative, expire)
-        return f"{url}{separator}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"
+        expire = None if expires_in is None else int(self._clock().timestamp()) + expires_in
+        return signed_url(
+            self.url_endpoint, path, key=self._key, transformation=transformation, expire=expire
+        )
 
     def unsigned_url(self, path: str) -> str:
         """The plain URL ImageKit's upload API answers with (refused on delivery)."""

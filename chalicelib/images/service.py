@@ -33,9 +33,9 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chalicelib import errors, lazy
+from chalicelib import errors
 from chalicelib.clock import Clock
 from chalicelib.images import formats, repository
 from chalicelib.images.models import (
@@ -47,16 +47,16 @@ from chalicelib.images.models import (
     ImageVariants,
     UploadAuth,
 )
-from chalicelib.images.store import ImageStore, StoredFile, StoreError, UnusableImage
+from chalicelib.images.store import (
+    Delivery,
+    ImageStore,
+    MediaServer,
+    StoredFile,
+    StoreError,
+    UnusableImage,
+)
 from chalicelib.logs import get_logger
 from chalicelib.principal import Principal
-
-# The local store (dev) decodes and renders with Pillow: only serving its /media loads it.
-if TYPE_CHECKING:
-    from chalicelib.images import local
-else:
-    local = lazy.module("chalicelib.images.local")
-
 
 Db = Any
 
@@ -643,9 +643,9 @@ def _clean_up(
 # ------------------------------------------------------- the local store only
 
 
-def _local_store(store: ImageStore) -> local.LocalStore:
-    # The provider first: on ImageKit (Lambda's package has no Pillow) `local` never loads.
-    if store.provider != "local" or not isinstance(store, local.LocalStore):
+def _local_store(store: ImageStore) -> MediaServer:
+    # Only the local store serves /media; ImageKit serves its own URLs and uploads.
+    if not isinstance(store, MediaServer):
         raise errors.NotFound("No such resource.")
     return store
 
@@ -657,7 +657,7 @@ def deliver_media(
     query: dict[str, str],
     accept: str,
     if_none_match: str | None,
-) -> local.Delivery:
+) -> Delivery:
     """``GET /media/...``: what ImageKit would answer for the same URL."""
     return _local_store(image_store).deliver(
         segments, query, accept=accept, if_none_match=if_none_match

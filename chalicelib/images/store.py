@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Signed URLs carry these two query parameters, as ImageKit's do.
 TIMESTAMP_PARAM = "ik-t"
@@ -19,6 +21,8 @@ SIGNATURE_PARAM = "ik-s"
 # A URL signed without an expiry carries only ``ik-s``, computed with this expiry
 # (the imagekitio SDK's DEFAULT_TIMESTAMP): ImageKit checks it the same way.
 NO_EXPIRY = 9999999999
+# What ImageKit's SDKs leave unescaped in a path: RFC 3986's path characters.
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class StoreError(Exception):
@@ -116,6 +120,52 @@ class ImageStore(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A file ready to send: body and the headers that describe it."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    cache_control: str
+    vary_accept: bool
+    not_modified: bool = False
+
+
+@runtime_checkable
+class MediaServer(Protocol):
+    """A store that serves its own files and uploads, as ImageKit's CDN and upload API do.
+
+    Only the local store does (``/media``); with ImageKit the browser talks to ImageKit.
+    """
+
+    def deliver(
+        self,
+        segments: list[str],
+        query: Mapping[str, str],
+        *,
+        accept: str = "",
+        if_none_match: str | None = None,
+    ) -> Delivery:
+        """Answer ``GET /media/<segments>?<query>`` like ImageKit answers the same URL."""
+
+    def accept_direct_upload(
+        self,
+        *,
+        data: bytes,
+        file_name: str,
+        folder: str,
+        token: str,
+        expire: str,
+        signature: str,
+        public_key: str,
+    ) -> StoredFile:
+        """Check an upload the way ImageKit's upload API does, then store it as sent."""
+
+    def unsigned_url(self, path: str) -> str:
+        """The plain URL ImageKit's upload API answers with (refused on delivery)."""
+
+
 def upload_signature_for(private_key: str, token: str, expire: int) -> str:
     """ImageKit's client-upload signature: HMAC-SHA1 of ``token + expire``."""
     message = f"{token}{expire}".encode()
@@ -126,3 +176,25 @@ def url_signature_for(private_key: str, relative_url: str, expire: int) -> str:
     """ImageKit's URL signature: HMAC-SHA1 of the URL after the endpoint, plus the expiry."""
     message = f"{relative_url}{expire}".encode()
     return hmac.new(private_key.encode(), message, hashlib.sha1).hexdigest()
+
+
+def signed_url(
+    endpoint: str, path: str, *, key: str, transformation: str = "", expire: int | None = None
+) -> str:
+    """``path`` under ``endpoint``, signed with ``key`` as ImageKit signs delivery URLs.
+
+    Byte for byte what the imagekitio SDK's ``helper.build_url`` writes for a raw
+    transformation in the query (tests/images/test_store.py compares them), without
+    loading the SDK: a feed builds every URL it serves, and importing the SDK costs a
+    cold start more than the feed's own work. The transformation goes in the query,
+    where a rename's purge (``<old URL>*``) covers it. Without ``expire`` (a Unix time)
+    the URL never expires: it carries no ``ik-t``, and the signature covers ``NO_EXPIRY``.
+    """
+    relative = urllib.parse.quote(path.strip("/"), safe=PATH_SAFE)
+    if transformation:
+        relative += f"?tr={transformation}"
+    signature = url_signature_for(key, relative, NO_EXPIRY if expire is None else expire)
+    url = f"{endpoint.rstrip('/')}/{relative}{'&' if transformation else '?'}"
+    if expire is None:
+        return f"{url}{SIGNATURE_PARAM}={signature}"
+    return f"{url}{TIMESTAMP_PARAM}={expire}&{SIGNATURE_PARAM}={signature}"

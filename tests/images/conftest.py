@@ -227,7 +227,9 @@ def fake_imagekit() -> Iterator[tuple[FakeImageKit, respx.MockRouter]]:
 @pytest.fixture
 def imagekit_store(fake_imagekit: tuple[FakeImageKit, respx.MockRouter]) -> ImageKitStore:
     client = imagekitio.ImageKit(private_key=PRIVATE_KEY, max_retries=0, timeout=5)
-    return ImageKitStore(client, public_key=PUBLIC_KEY, url_endpoint=URL_ENDPOINT)
+    return ImageKitStore(
+        lambda: client, private_key=PRIVATE_KEY, public_key=PUBLIC_KEY, url_endpoint=URL_ENDPOINT
+    )
 
 
 @pytest.fixture

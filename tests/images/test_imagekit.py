@@ -187,7 +187,7 @@ def test_an_upload_timeout_is_a_store_error(
         imagekit_store.upload(data=make_image(), file_name="a.jpg", folder="/f")
 
 
-def test_urls_are_built_by_the_sdk_signed_with_transformations_in_the_query(
+def test_urls_are_signed_with_transformations_in_the_query(
     imagekit_store: ImageKitStore,
 ) -> None:
     # The account refuses unsigned URLs, so even public ones carry ik-s (without ik-t).
