@@ -102,7 +102,7 @@ def serve(
 ) -> Iterator[Callable[[str], Edge]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(shape: str, site_text: str | None = None) -> Edge:
+    def start(shape: str, site_text: str | None = None, upstream_at: str | None = None) -> Edge:
         assert NGINX is not None
         assert OPENSSL is not None
         tmp = tmp_path_factory.mktemp(f"nginx-{shape}")
@@ -119,7 +119,8 @@ def serve(
             "/etc/snapboard/tls": str(tmp),
             "/etc/nginx/snapboard-proxy.conf": str(tmp / "proxy.conf"),
             "/var/lib/snapboard/acme": str(edge.acme_root),
-            "127.0.0.1:8000": f"127.0.0.1:{upstream}",
+            "unix:/run/snapboard/app.sock": upstream_at or f"127.0.0.1:{upstream}",
+            "/etc/nginx/snapboard-errors.conf": str(tmp / "errors.conf"),
             "listen [::]:80 default_server;": "",
             "listen [::]:443 ssl http2 default_server;": "",
             "listen 80 default_server;": f"listen 127.0.0.1:{edge.http_port};",
@@ -127,6 +128,7 @@ def serve(
         }.items():
             site = site.replace(old, new)
         shutil.copy(EC2 / "nginx-proxy.conf", tmp / "proxy.conf")
+        shutil.copy(EC2 / "nginx-errors.conf", tmp / "errors.conf")
         (tmp / "site.conf").write_text(site)
         temps = " ".join(
             f"{kind}_temp_path {tmp}/{kind};"
