@@ -13,9 +13,10 @@ Configuration (environment variables, read when gunicorn imports this module):
 
 - ``TRUSTED_PROXIES``: comma-separated addresses or networks whose
   ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``X-Forwarded-Port`` are
-  believed (default ``127.0.0.1,::1``: nginx on the same host). From anyone
-  else they are ignored, so a client cannot choose the IP that rate limits and
-  logs see.
+  believed, and ``unix`` for a peer on a Unix socket (default
+  ``127.0.0.1,::1,unix``: nginx on the same host, over loopback or the socket
+  ec2/nginx.conf proxies to). From anyone else they are ignored, so a client
+  cannot choose the IP that rate limits and logs see.
 - ``API_KEYS``: comma-separated keys that routes declared with
   ``api_key_required=True`` accept in ``x-api-key`` (API Gateway's usage-plan
   keys). An app with such a route does not start without one.
@@ -59,7 +60,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 # EC2 runs with the limits of the production Lambda function, so a handler that
 # would time out there times out here too, even under `make serve`.
 LAMBDA_STAGE = "prod"
-DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1,unix"
+# A peer on a Unix socket has no address: servers leave REMOTE_ADDR empty. Only a
+# process on this host can connect to one.
+UNIX_PEERS = "unix"
 # Lambda's synchronous invocation limits, on the JSON of the event and of the
 # answer (the answer may be 100 bytes longer). A binary body is in the event as
 # base64, 4/3 of its size.
@@ -120,6 +124,7 @@ class ShimConfig:
     timeout_s: float
     trusted_proxies: tuple[Network, ...]
     api_keys: tuple[str, ...] = field(default=(), repr=False)
+    trust_unix_peers: bool = False
 
     @classmethod
     def load(cls, environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> ShimConfig:
@@ -135,15 +140,20 @@ class ShimConfig:
             },
         )
         keys = environ.get("API_KEYS", "")
+        proxies = [
+            part.strip()
+            for part in environ.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES).split(",")
+        ]
         return cls(
             stage=chalice.api_gateway_stage,
             function_name=f"{on_disk['app_name']}-{LAMBDA_STAGE}",
             memory_mb=int(chalice.lambda_memory_size),
             timeout_s=float(chalice.lambda_timeout),
             trusted_proxies=parse_networks(
-                environ.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES), "TRUSTED_PROXIES"
+                ",".join(p for p in proxies if p != UNIX_PEERS), "TRUSTED_PROXIES"
             ),
             api_keys=tuple(key.strip() for key in keys.split(",") if key.strip()),
+            trust_unix_peers=UNIX_PEERS in proxies,
         )
 
 
@@ -407,6 +417,8 @@ class Shim:
         return chain[-1]
 
     def _is_trusted(self, address: str) -> bool:
+        if not address:
+            return self.config.trust_unix_peers
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:

@@ -420,3 +420,16 @@ def test_a_graceful_restart_under_load_drops_no_request(
             thread.join(timeout=60)
     assert failures == []
     assert answered[0] > served_by_new
+
+
+def test_through_the_socket_the_app_sees_the_client_and_the_scheme_nginx_saw(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # The socket's peer has no address; the shim still takes nginx's X-Forwarded-* from it.
+    with app_server_on_a_socket(tmp_path, "tests.ec2.probe:application") as (upstream, _):
+        edge = serve("instance", upstream_at=upstream)
+        status, _, body, _ = edge.request("/echo", tls=True, headers={"X-Forwarded-For": "1.2.3.4"})
+    event = json.loads(body)["event"]
+    assert status == 200
+    assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-Proto"] == "https"
