@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         # start, in a process of its own before any worker (the store has one owner).
         # A host with MONGODB_URI (every real deployment) loads nothing. A second
         # server on the same DATA_DIR stops here, naming the process that owns it.
-        seed = subprocess.run([sys.executable, "-m", "chalicelib.manage", "seed"], cwd=ROOT)  # noqa: S603
+        seed = subprocess.run([sys.executable, "-m", "chalicelib.manage", "seed"], cwd=ROOT)
         if seed.returncode:
             return seed.returncode
 

@@ -117,7 +117,9 @@ def test_the_embedded_store_gets_one_worker_with_more_threads_than_renders_can_h
     options = ServerConfig.from_env({}).granian_options()
     assert options["workers"] == 1
     assert options["workers_lifetime"] is None  # the store has one owner: no overlap
-    assert options["blocking_threads"] > local.DEFAULT_MAX_RENDERS + local.DEFAULT_MAX_WAITING_RENDERS
+    assert (
+        options["blocking_threads"] > local.DEFAULT_MAX_RENDERS + local.DEFAULT_MAX_WAITING_RENDERS
+    )
 
 
 def test_a_unix_socket_bind_is_open_to_nginx_and_the_unit_binds_the_one_nginx_proxies_to() -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -45,7 +46,7 @@ def free_port() -> int:
 class _EchoProto(http.server.BaseHTTPRequestHandler):
     # Keep-alive, as the app server speaks it; every connection nginx opens is noted.
     protocol_version = "HTTP/1.1"
-    connections: set[tuple[str, int]] = set()
+    connections: ClassVar[set[tuple[str, int]]] = set()
 
     def do_GET(self) -> None:
         self.connections.add(self.client_address)

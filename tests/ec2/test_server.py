@@ -29,7 +29,6 @@ from tests.conftest import ROOT
 from tests.support import Headers, free_port, wait_until_serving
 
 
-
 def _request(
     url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b""
 ) -> tuple[int, Headers, Any]:
