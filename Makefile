@@ -131,8 +131,9 @@ package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM templat
 	@ls -l build/deployment.zip
 
 serve: $(STAMP) ## the production server locally: granian + the EC2 shim on 127.0.0.1:$PORT (ec2/server.py)
+	@# exec: the server is make's child itself, so a signal (SIGHUP: reload) reaches it.
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/python -m ec2.server --bind 127.0.0.1:$(PORT)
+	  exec $(BIN)/python -m ec2.server --bind 127.0.0.1:$(PORT)
 
 
 .PHONY: web-install web-build web-test web-typecheck web-lint web-unit e2e api-types

@@ -33,6 +33,7 @@ import functools
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -128,6 +129,12 @@ def load(target: str, *, embedded: bool) -> WSGIApplication:
     The worker owns the store until it exits; a second process on the same
     DATA_DIR cannot, and this worker exits with the reason instead of serving.
     """
+    # A worker stops when the main process tells it (SIGTERM). A terminal's Ctrl-C
+    # reaches every process of the group, and a second signal while a granian 2.8.9
+    # worker shuts down deadlocks it (its handler sets an Event whose lock the same
+    # thread may hold): it would wait out the kill timeout. Blocked here, before the
+    # worker starts its threads, SIGINT reaches the main process only.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     module, _, name = target.partition(":")
     application: WSGIApplication = getattr(importlib.import_module(module), name)
     if embedded:

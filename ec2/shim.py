@@ -1,7 +1,8 @@
 """The EC2 runtime's adapter: each WSGI request becomes an API Gateway REST (v1) proxy event.
 
 ``Shim`` serves any Chalice app as API Gateway's Lambda proxy integration and
-Lambda would; ``ec2/wsgi.py`` builds the one gunicorn runs from our ``app``.
+Lambda would; ``ec2/wsgi.py`` builds the one the app server (ec2/server.py) runs
+from our ``app``.
 The event goes to the same Chalice ``app`` that Lambda runs, so no handler can
 tell the runtimes apart. This module adapts WSGI to the Lambda event format and
 does nothing else: it plays the part API Gateway and Lambda play (choosing the
@@ -9,7 +10,7 @@ resource and method, the CORS preflight and API key check Chalice configures on
 API Gateway, the payload limits, the timeout, the gateway's own error answers,
 binary content handling) and leaves every other answer to the app.
 
-Configuration (environment variables, read when gunicorn imports this module):
+Configuration (environment variables, read when the server imports this module):
 
 - ``TRUSTED_PROXIES``: comma-separated addresses or networks whose
   ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``X-Forwarded-Port`` are
@@ -374,7 +375,7 @@ class Shim:
     def _event_headers(self, environ: WSGIEnvironment) -> dict[str, list[str]]:
         """The request headers, with the X-Forwarded-* that API Gateway sets itself.
 
-        WSGI hands over one value per name (gunicorn joins repeats with ",")
+        WSGI hands over one value per name (servers join repeats with ",")
         and no spelling (``HTTP_X_API_KEY``), so each name has one value, title-cased.
         """
         headers: dict[str, list[str]] = {}
@@ -473,7 +474,8 @@ def _request_path(environ: WSGIEnvironment) -> str:
     """The path as the client sent it, percent-encoding included, as API Gateway routes it.
 
     PEP 3333 decodes ``PATH_INFO``, which cannot tell ``a%2Fb`` from ``a/b``;
-    gunicorn (``RAW_URI``) and uWSGI (``REQUEST_URI``) also pass the raw target.
+    gunicorn (``RAW_URI``) and uWSGI (``REQUEST_URI``) also pass the raw target;
+    granian does not, so under it ``%2F`` is a ``/`` (README, "What WSGI cannot carry").
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
@@ -604,10 +606,11 @@ def _headers(result: Mapping[str, Any], length: int) -> list[tuple[str, str]]:
 def _arm_deadline(seconds: float) -> bool:
     """Interrupt the request after ``seconds`` where a signal can reach it; True if armed.
 
-    Signals only reach the main thread, which is where gunicorn's sync workers
-    (our default) run requests. Threaded workers rely on gunicorn's ``timeout``
-    and nginx's ``proxy_read_timeout``; handlers can always read the time left
-    from ``lambda_context.get_remaining_time_in_millis()``. The caller disarms.
+    Signals only reach the main thread, which is where a sync server (gunicorn's
+    sync workers) runs requests. granian, the EC2 server, runs them on threads: there
+    nginx's ``proxy_read_timeout`` bounds a request (ec2/nginx-proxy.conf). Handlers
+    can always read the time left from ``lambda_context.get_remaining_time_in_millis()``.
+    The caller disarms.
     """
     if threading.current_thread() is not threading.main_thread():
         return False

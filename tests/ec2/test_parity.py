@@ -9,7 +9,7 @@ AWS's documentation of the proxy integration, the gateway responses and the
 Lambda quotas.
 
 Each check runs on a plain Chalice app through the shim called in-process and
-through a real gunicorn (what WSGI servers change: header spelling, repeats,
+through the real app server, granian (what WSGI servers change: header spelling, repeats,
 the raw path), and, where Snapboard answers for itself, on our app on both of
 its runtimes.
 """
@@ -345,7 +345,7 @@ def test_a_binary_body_is_limited_by_its_base64_size_in_the_event(send: Send) ->
     fits = send("POST", "/upload", [("Content-Type", "image/png")], b"\x89" * (4 * MIB))
     assert (fits.status, fits.json) == (200, {"received": 4 * MIB})
     # A 5 MiB image is 6.7 MB of base64: Lambda never sees it, and the answer comes
-    # before the body is sent (headers only here, or gunicorn would hang up mid-body).
+    # before the body is sent (headers only here, or the server would hang up mid-body).
     declared = [("Content-Type", "image/png"), ("Content-Length", str(5 * MIB))]
     assert gateway_error(send("POST", "/upload", declared), 413, "Request Too Long")
 
@@ -408,7 +408,7 @@ def test_under_the_app_server_an_encoded_slash_splits_its_segment(server_send: S
 
 
 def test_repeated_headers_arrive_as_the_wsgi_server_joined_them(server_send: Send) -> None:
-    # Documented limit: gunicorn joins repeats with "," before the shim sees them.
+    # Documented limit: the server joins repeats with "," before the shim sees them.
     event = server_send("GET", "/echo", [("X-Dup", "a"), ("X-Dup", "b")]).event
     assert event["headers"]["X-Dup"] == "a,b"
     assert event["multiValueHeaders"]["X-Dup"] == ["a,b"]
