@@ -434,3 +434,26 @@ def test_through_the_socket_the_app_sees_the_client_and_the_scheme_nginx_saw(
     assert status == 200
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
     assert event["headers"]["X-Forwarded-Proto"] == "https"
+
+
+def test_nginx_holds_a_slow_clients_body_so_it_never_pins_a_request_thread(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # One request thread: a body read by the app server as it trickles in would hold it.
+    # nginx buffers the whole body first, so the thread stays free for everyone else.
+    flags = ("tests.ec2.probe:application", "--threads", "1")
+    with app_server_on_a_socket(tmp_path, *flags) as (upstream, _):
+        edge = serve("alb", upstream_at=upstream)
+        slow = []
+        try:
+            for _ in range(3):
+                client = socket.create_connection(("127.0.0.1", edge.http_port), timeout=10)
+                client.sendall(
+                    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 64\r\n\r\n{"
+                )
+                slow.append(client)
+            assert edge.request("/things/a")[:3] == (200, "", '{"thing_id":"a"}')
+        finally:
+            for client in slow:
+                client.close()
