@@ -453,6 +453,7 @@ def test_nginx_holds_a_slow_clients_body_so_it_never_pins_a_request_thread(
                     b"Content-Length: 64\r\n\r\n{"
                 )
                 slow.append(client)
+            time.sleep(0.5)  # time for nginx to pass them on, were it not holding them
             assert edge.request("/things/a")[:3] == (200, "", '{"thing_id":"a"}')
         finally:
             for client in slow:
