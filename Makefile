@@ -131,9 +131,10 @@ package: $(STAMP) ## chalice package --stage prod into build/ (zip + SAM templat
 	$(BIN)/pytest -q -p no:randomly tests/test_lambda_package.py --lambda-package build
 	@ls -l build/deployment.zip
 
-serve: $(STAMP) ## the production server locally: gunicorn + the EC2 shim on 127.0.0.1:$PORT
+serve: $(STAMP) ## the production server locally: granian + the EC2 shim on 127.0.0.1:$PORT (ec2/server.py)
+	@# exec: the server is make's child itself, so a signal (SIGHUP: reload) reaches it.
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/gunicorn -c ec2/gunicorn.conf.py --bind 127.0.0.1:$(PORT) ec2.wsgi:application
+	  exec $(BIN)/python -m ec2.server --bind 127.0.0.1:$(PORT)
 
 
 .PHONY: web-install web-build web-test web-typecheck web-lint web-unit e2e api-types

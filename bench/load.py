@@ -3,12 +3,12 @@
     make load                        # 60 s; LOAD_SECONDS=20 make load for a shorter run
     LOAD_USERS=10 LOAD_USER_RPS=2 make load   # the defaults: 10 clients, 2 requests/s each
 
-Starts `make serve` (gunicorn + the EC2 shim, exactly as that target runs it) on
+Starts `make serve` (granian + the EC2 shim, exactly as that target runs it) on
 a free 127.0.0.1 port with a fresh temporary DATA_DIR, so the embedded store
 starts with the demo data set; runs bench/locustfile.py headless (70% feed pages,
 20% post reads, 10% writes: logins and posts with an image) for a warm-up and
 then for LOAD_SECONDS; prints throughput, p50/p95/p99, errors by status and the
-server's resident memory (gunicorn master + workers, from /proc) before and after
+server's resident memory (granian's main process + workers, from /proc) before and after
 the measured run; then stops the server.
 
 The memory "before" is taken after the warm-up (LOAD_WARMUP_SECONDS, 10 s by
@@ -65,7 +65,7 @@ def main() -> int:
         env = {**os.environ, "DATA_DIR": str(Path(tmp) / "data"), "PYTHONUNBUFFERED": "1"}
         env.pop("MONGODB_URI", None)  # the embedded store, as `make serve` runs on a fresh clone
         log = (Path(tmp) / "server.log").open("wb")
-        # Its own process group, so that stopping it stops gunicorn and its workers.
+        # Its own process group, so that stopping it stops the server and its workers.
         server = subprocess.Popen(
             serve, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -142,7 +142,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _rss_kib(make_pid: int) -> int:
-    """Resident memory of gunicorn's master and workers under `make serve`, in KiB."""
+    """Resident memory of the server's main process and workers under `make serve`, in KiB."""
     total = 0
     for pid in _descendants(make_pid):
         try:
@@ -150,8 +150,8 @@ def _rss_kib(make_pid: int) -> int:
             status = Path(f"/proc/{pid}/status").read_text()
         except FileNotFoundError:
             continue  # a process that ended meanwhile
-        if b"gunicorn" not in command:
-            continue  # make's shell
+        if b"ec2.server" not in command:
+            continue  # make's shell, the seeding step
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])

@@ -24,7 +24,7 @@ PYTHON=${PYTHON:-python3.11}
 # the index serves today for the transitive dependencies.
 INSTALL_CMD=${INSTALL_CMD:-'"$PYTHON" -m venv .venv && .venv/bin/pip install --quiet --no-input --require-hashes -r requirements-ec2.lock'}
 RESTART_CMD=${RESTART_CMD:-restart_services}
-HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 http://127.0.0.1:8000/ready'}
+HEALTH_CMD=${HEALTH_CMD:-'curl --fail --silent --max-time 3 --unix-socket /run/snapboard/app.sock http://localhost/ready'}
 # INDEXES=1 (ec2/deploy.py sets it on the first host of a rollout): create the MongoDB
 # indexes with the new release before switching to it. This host reaches Atlas; the
 # GitHub runner that starts the deploy does not.
@@ -55,6 +55,7 @@ restart_services() {
   fi
   install -m 0644 "$unit/$site" /etc/nginx/conf.d/snapboard.conf
   install -m 0644 "$unit/nginx-proxy.conf" /etc/nginx/snapboard-proxy.conf
+  install -m 0644 "$unit/nginx-errors.conf" /etc/nginx/snapboard-errors.conf
   systemctl daemon-reload
   systemctl enable --quiet snapboard.service snapboard-sweep.timer
   systemctl restart snapboard.service

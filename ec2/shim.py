@@ -1,7 +1,8 @@
 """The EC2 runtime's adapter: each WSGI request becomes an API Gateway REST (v1) proxy event.
 
 ``Shim`` serves any Chalice app as API Gateway's Lambda proxy integration and
-Lambda would; ``ec2/wsgi.py`` builds the one gunicorn runs from our ``app``.
+Lambda would; ``ec2/wsgi.py`` builds the one the app server (ec2/server.py) runs
+from our ``app``.
 The event goes to the same Chalice ``app`` that Lambda runs, so no handler can
 tell the runtimes apart. This module adapts WSGI to the Lambda event format and
 does nothing else: it plays the part API Gateway and Lambda play (choosing the
@@ -9,13 +10,14 @@ resource and method, the CORS preflight and API key check Chalice configures on
 API Gateway, the payload limits, the timeout, the gateway's own error answers,
 binary content handling) and leaves every other answer to the app.
 
-Configuration (environment variables, read when gunicorn imports this module):
+Configuration (environment variables, read when the server imports this module):
 
 - ``TRUSTED_PROXIES``: comma-separated addresses or networks whose
   ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``X-Forwarded-Port`` are
-  believed (default ``127.0.0.1,::1``: nginx on the same host). From anyone
-  else they are ignored, so a client cannot choose the IP that rate limits and
-  logs see.
+  believed, and ``unix`` for a peer on a Unix socket (default
+  ``127.0.0.1,::1,unix``: nginx on the same host, over loopback or the socket
+  ec2/nginx.conf proxies to). From anyone else they are ignored, so a client
+  cannot choose the IP that rate limits and logs see.
 - ``API_KEYS``: comma-separated keys that routes declared with
   ``api_key_required=True`` accept in ``x-api-key`` (API Gateway's usage-plan
   keys). An app with such a route does not start without one.
@@ -59,7 +61,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 # EC2 runs with the limits of the production Lambda function, so a handler that
 # would time out there times out here too, even under `make serve`.
 LAMBDA_STAGE = "prod"
-DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1,unix"
+# A peer on a Unix socket has no address: servers leave REMOTE_ADDR empty. Only a
+# process on this host can connect to one.
+UNIX_PEERS = "unix"
 # Lambda's synchronous invocation limits, on the JSON of the event and of the
 # answer (the answer may be 100 bytes longer). A binary body is in the event as
 # base64, 4/3 of its size.
@@ -120,6 +125,7 @@ class ShimConfig:
     timeout_s: float
     trusted_proxies: tuple[Network, ...]
     api_keys: tuple[str, ...] = field(default=(), repr=False)
+    trust_unix_peers: bool = False
 
     @classmethod
     def load(cls, environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> ShimConfig:
@@ -135,15 +141,20 @@ class ShimConfig:
             },
         )
         keys = environ.get("API_KEYS", "")
+        proxies = [
+            part.strip()
+            for part in environ.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES).split(",")
+        ]
         return cls(
             stage=chalice.api_gateway_stage,
             function_name=f"{on_disk['app_name']}-{LAMBDA_STAGE}",
             memory_mb=int(chalice.lambda_memory_size),
             timeout_s=float(chalice.lambda_timeout),
             trusted_proxies=parse_networks(
-                environ.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES), "TRUSTED_PROXIES"
+                ",".join(p for p in proxies if p != UNIX_PEERS), "TRUSTED_PROXIES"
             ),
             api_keys=tuple(key.strip() for key in keys.split(",") if key.strip()),
+            trust_unix_peers=UNIX_PEERS in proxies,
         )
 
 
@@ -364,7 +375,7 @@ class Shim:
     def _event_headers(self, environ: WSGIEnvironment) -> dict[str, list[str]]:
         """The request headers, with the X-Forwarded-* that API Gateway sets itself.
 
-        WSGI hands over one value per name (gunicorn joins repeats with ",")
+        WSGI hands over one value per name (servers join repeats with ",")
         and no spelling (``HTTP_X_API_KEY``), so each name has one value, title-cased.
         """
         headers: dict[str, list[str]] = {}
@@ -407,6 +418,8 @@ class Shim:
         return chain[-1]
 
     def _is_trusted(self, address: str) -> bool:
+        if not address:
+            return self.config.trust_unix_peers
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -461,7 +474,8 @@ def _request_path(environ: WSGIEnvironment) -> str:
     """The path as the client sent it, percent-encoding included, as API Gateway routes it.
 
     PEP 3333 decodes ``PATH_INFO``, which cannot tell ``a%2Fb`` from ``a/b``;
-    gunicorn (``RAW_URI``) and uWSGI (``REQUEST_URI``) also pass the raw target.
+    gunicorn (``RAW_URI``) and uWSGI (``REQUEST_URI``) also pass the raw target;
+    granian does not, so under it ``%2F`` is a ``/`` (README, "What WSGI cannot carry").
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
@@ -592,10 +606,11 @@ def _headers(result: Mapping[str, Any], length: int) -> list[tuple[str, str]]:
 def _arm_deadline(seconds: float) -> bool:
     """Interrupt the request after ``seconds`` where a signal can reach it; True if armed.
 
-    Signals only reach the main thread, which is where gunicorn's sync workers
-    (our default) run requests. Threaded workers rely on gunicorn's ``timeout``
-    and nginx's ``proxy_read_timeout``; handlers can always read the time left
-    from ``lambda_context.get_remaining_time_in_millis()``. The caller disarms.
+    Signals only reach the main thread, which is where a sync server (gunicorn's
+    sync workers) runs requests. granian, the EC2 server, runs them on threads: there
+    nginx's ``proxy_read_timeout`` bounds a request (ec2/nginx-proxy.conf). Handlers
+    can always read the time left from ``lambda_context.get_remaining_time_in_millis()``.
+    The caller disarms.
     """
     if threading.current_thread() is not threading.main_thread():
         return False

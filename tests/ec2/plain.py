@@ -2,7 +2,7 @@
 
 It follows the app of Chalice's own smoke tests on a real API Gateway (aws/chalice
 ``tests/aws/testapp/app.py``) and imports nothing of Snapboard's but the shim, so
-gunicorn starts it quickly: ``tests.ec2.plain:serve()``.
+the app server starts it quickly: ``tests.ec2.plain:application``.
 """
 
 from __future__ import annotations
@@ -106,3 +106,6 @@ def serve() -> Shim:
     """The plain app as the suite serves it: its API key, a short Lambda timeout."""
     config = ShimConfig.load({"API_KEYS": API_KEY})
     return Shim(plain, replace(config, timeout_s=0.5))
+
+
+application = serve()

@@ -1,6 +1,6 @@
 """A small app for the shim's own tests: it answers with what its view was given.
 
-gunicorn serves it as ``tests.ec2.probe:application`` in the concurrency test.
+The app server serves it as ``tests.ec2.probe:application`` in the concurrency test.
 """
 
 from __future__ import annotations

@@ -6,17 +6,15 @@ template in the tree; it is not run a second time here.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import ROOT
-
-if TYPE_CHECKING:
-    from gunicorn.config import Config
 
 EC2 = ROOT / "ec2"
 NGINX = shutil.which("nginx")
@@ -33,7 +31,8 @@ def test_the_template_opens_no_ssh_and_builds_both_shapes() -> None:
 
 
 @pytest.mark.skipif(NGINX is None or OPENSSL is None, reason="needs nginx and openssl")
-def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+@pytest.mark.parametrize("site_file", ["nginx.conf", "nginx-alb.conf"])
+def test_the_nginx_site_passes_nginx_t(tmp_path: Path, site_file: str) -> None:
     assert NGINX is not None
     assert OPENSSL is not None
     tls = tmp_path / "tls"
@@ -47,9 +46,12 @@ def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
     )
     proxy = tmp_path / "snapboard-proxy.conf"
     shutil.copy(EC2 / "nginx-proxy.conf", proxy)
-    site = (EC2 / "nginx.conf").read_text()
+    errors = tmp_path / "snapboard-errors.conf"
+    shutil.copy(EC2 / "nginx-errors.conf", errors)
+    site = (EC2 / site_file).read_text()
     site = site.replace("/etc/snapboard/tls", str(tls))
     site = site.replace("/etc/nginx/snapboard-proxy.conf", str(proxy))
+    site = site.replace("/etc/nginx/snapboard-errors.conf", str(errors))
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
@@ -91,35 +93,45 @@ def test_the_sweep_timer_runs_the_manage_sweep_command() -> None:
     assert "Unit=snapboard-sweep.service" in (EC2 / "snapboard-sweep.timer").read_text()
 
 
-def _gunicorn_config() -> Config:
-    from gunicorn.config import Config
+def test_a_host_with_mongodb_gets_a_worker_per_cpu_each_with_threads_and_recycling() -> None:
+    from ec2.server import KILL_TIMEOUT_SECONDS, ServerConfig
 
-    config = Config()
-    namespace: dict[str, object] = {"__file__": str(EC2 / "gunicorn.conf.py")}
-    exec(compile((EC2 / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)  # noqa: S102
-    for name in ("worker_class", "workers", "threads", "timeout", "graceful_timeout", "accesslog"):
-        config.set(name, namespace[name])
-    return config
-
-
-def test_the_gunicorn_config_loads_with_sync_workers_and_no_second_access_log(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("MONGODB_URI", "mongodb://db.example:27017")
-    config = _gunicorn_config()
-    assert config.worker_class_str == "sync"
-    assert config.workers > 1
-    assert config.timeout == 20  # the 15 s Lambda timeout, plus the shim's time to answer
-    # The app writes the access line itself (on Lambda too); gunicorn adds none.
-    assert config.accesslog is None
+    config = ServerConfig.from_env({"MONGODB_URI": "mongodb://db.example:27017"})
+    options = config.granian_options()
+    assert options["workers"] == (os.cpu_count() or 1)
+    assert options["blocking_threads"] > 1
+    assert options["workers_lifetime"] is not None
+    # A stopping worker gets the 15 s Lambda timeout, plus time to answer, before it is killed.
+    assert options["workers_kill_timeout"] == KILL_TIMEOUT_SECONDS == 20
+    assert options["respawn_failed_workers"] is True
+    # The app writes the access line itself (on Lambda too); the server adds none.
+    assert options["log_access"] is False
+    # Connections, not requests: more than nginx keeps idle, or nginx waits on its own pool.
+    assert options["backpressure"] > 2 * 16
 
 
-def test_the_embedded_store_gets_one_worker_with_more_threads_than_renders_can_hold(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_embedded_store_gets_one_worker_with_more_threads_than_renders_can_hold() -> None:
     from chalicelib.images import local
+    from ec2.server import ServerConfig
 
-    monkeypatch.delenv("MONGODB_URI", raising=False)
-    config = _gunicorn_config()
-    assert (config.worker_class_str, config.workers) == ("gthread", 1)
-    assert config.threads > local.DEFAULT_MAX_RENDERS + local.DEFAULT_MAX_WAITING_RENDERS
+    options = ServerConfig.from_env({}).granian_options()
+    assert options["workers"] == 1
+    assert options["workers_lifetime"] is None  # the store has one owner: no overlap
+    assert (
+        options["blocking_threads"] > local.DEFAULT_MAX_RENDERS + local.DEFAULT_MAX_WAITING_RENDERS
+    )
+
+
+def test_a_unix_socket_bind_is_open_to_nginx_and_the_unit_binds_the_one_nginx_proxies_to() -> None:
+    from ec2.server import ServerConfig
+
+    unit = (EC2 / "snapboard.service").read_text()
+    [bind] = re.findall(r"SERVER_BIND=(\S+)", unit)
+    options = ServerConfig.from_env({"SERVER_BIND": bind}).granian_options()
+    assert (str(options["uds"]), options["uds_permissions"]) == (
+        bind.removeprefix("unix:"),
+        0o666,
+    )
+    for site in ("nginx.conf", "nginx-alb.conf"):
+        assert f"server {bind};" in (EC2 / site).read_text()
+    assert f"--unix-socket {bind.removeprefix('unix:')} " in (EC2 / "release.sh").read_text()

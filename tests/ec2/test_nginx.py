@@ -12,14 +12,18 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -40,7 +44,12 @@ def free_port() -> int:
 
 
 class _EchoProto(http.server.BaseHTTPRequestHandler):
+    # Keep-alive, as the app server speaks it; every connection nginx opens is noted.
+    protocol_version = "HTTP/1.1"
+    connections: ClassVar[set[tuple[str, int]]] = set()
+
     def do_GET(self) -> None:
+        self.connections.add(self.client_address)
         body = f"proto={self.headers.get('X-Forwarded-Proto')}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -102,7 +111,12 @@ def serve(
 ) -> Iterator[Callable[[str], Edge]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(shape: str, site_text: str | None = None) -> Edge:
+    def start(
+        shape: str,
+        site_text: str | None = None,
+        upstream_at: str | None = None,
+        read_timeout: str | None = None,
+    ) -> Edge:
         assert NGINX is not None
         assert OPENSSL is not None
         tmp = tmp_path_factory.mktemp(f"nginx-{shape}")
@@ -119,14 +133,19 @@ def serve(
             "/etc/snapboard/tls": str(tmp),
             "/etc/nginx/snapboard-proxy.conf": str(tmp / "proxy.conf"),
             "/var/lib/snapboard/acme": str(edge.acme_root),
-            "127.0.0.1:8000": f"127.0.0.1:{upstream}",
+            "unix:/run/snapboard/app.sock": upstream_at or f"127.0.0.1:{upstream}",
+            "/etc/nginx/snapboard-errors.conf": str(tmp / "errors.conf"),
             "listen [::]:80 default_server;": "",
             "listen [::]:443 ssl http2 default_server;": "",
             "listen 80 default_server;": f"listen 127.0.0.1:{edge.http_port};",
             "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{edge.https_port} ssl;",
         }.items():
             site = site.replace(old, new)
-        shutil.copy(EC2 / "nginx-proxy.conf", tmp / "proxy.conf")
+        proxy = (EC2 / "nginx-proxy.conf").read_text()
+        if read_timeout is not None:
+            proxy = proxy.replace("proxy_read_timeout 15s;", f"proxy_read_timeout {read_timeout};")
+        (tmp / "proxy.conf").write_text(proxy)
+        shutil.copy(EC2 / "nginx-errors.conf", tmp / "errors.conf")
         (tmp / "site.conf").write_text(site)
         temps = " ".join(
             f"{kind}_temp_path {tmp}/{kind};"
@@ -181,6 +200,50 @@ def test_behind_the_alb_nginx_proxies_whatever_listener_the_request_came_through
 
 def test_behind_the_alb_health_answers_for_the_target_group(serve: Callable[[str], Edge]) -> None:
     assert serve("alb").get("/health")[0] == 200
+
+
+@pytest.mark.parametrize("shape", ["alb", "instance"])
+def test_nginx_keeps_its_upstream_connection_open_across_requests(
+    serve: Callable[[str], Edge], shape: str
+) -> None:
+    # HTTP/1.1 and `keepalive` in the upstream: no connection set up per request.
+    edge = serve(shape)
+    _EchoProto.connections.clear()
+    for _ in range(20):
+        assert edge.get("/health")[0] == 200
+    assert len(_EchoProto.connections) == 1
+
+
+def test_nginx_refuses_a_body_over_six_mib_as_a_problem_before_reading_it(
+    serve: Callable[[str], Edge],
+) -> None:
+    edge = serve("alb")
+    connection = http.client.HTTPConnection("127.0.0.1", edge.http_port, timeout=5)
+    try:
+        connection.putrequest("POST", "/posts")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(7 * 1024 * 1024))
+        connection.endheaders()  # headers only: the answer must not wait for a body
+        response = connection.getresponse()
+        assert (response.status, response.getheader("Content-Type")) == (
+            413,
+            "application/problem+json",
+        )
+        assert json.loads(response.read())["code"] == "payload_too_large"
+    finally:
+        connection.close()
+
+
+def test_nginx_answers_a_problem_when_the_app_server_is_not_there(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    edge = serve("alb", upstream_at=f"unix:{tmp_path}/nobody.sock")
+    status, _, body, kind = edge.request("/posts")
+    assert (status, kind, json.loads(body)["code"]) == (
+        503,
+        "application/problem+json",
+        "unavailable",
+    )
 
 
 # ------------------------------------------------------------ the single instance
@@ -249,3 +312,149 @@ def test_before_the_first_release_the_target_groups_health_check_passes_and_noth
         status, _, body, kind = edge.request(path)
         assert (status, kind) == (503, "application/problem+json")
         assert json.loads(body)["status"] == 503
+
+
+# ------------------------------------------- nginx in front of the real app server
+
+
+@contextmanager
+def app_server_on_a_socket(tmp: Path, *args: str) -> Iterator[tuple[str, int]]:
+    """``python -m ec2.server`` on a Unix socket with the embedded store, as on a host.
+
+    Yields nginx's ``unix:`` upstream and the server's main pid.
+    """
+    socket_path = tmp / "app.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "STAGE", "JWT"))}
+    env["DATA_DIR"] = str(tmp / "data")
+    command = [sys.executable, "-m", "ec2.server", "--bind", f"unix:{socket_path}", *args]
+    with (tmp / "server.log").open("wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 90  # the first start loads the demo data set
+        while _unix_status(socket_path, "/health") is None:
+            assert server.poll() is None, (tmp / "server.log").read_text()
+            assert time.monotonic() < deadline, "the app server did not start"
+            time.sleep(0.1)
+        yield f"unix:{socket_path}", server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _unix_status(path: Path, target: str) -> int | None:
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(path))
+            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            head = sock.recv(64).decode()
+        return int(head.split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _workers(server_pid: int) -> set[int]:
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    return {int(child) for child in children}
+
+
+def test_a_request_past_the_lambda_timeout_gets_a_504_problem_and_the_server_goes_on(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # No signal reaches a request thread; nginx's proxy_read_timeout (15 s, 1 s here) is
+    # the bound, and the client gets problem+json, not nginx's HTML page.
+    with app_server_on_a_socket(tmp_path, "tests.ec2.probe:application") as (upstream, _):
+        edge = serve("alb", upstream_at=upstream, read_timeout="1s")
+        status, _, body, kind = edge.request("/slow")
+        assert (status, kind) == (504, "application/problem+json")
+        assert json.loads(body)["code"] == "timeout"
+        assert edge.request("/things/a")[:3] == (200, "", '{"thing_id":"a"}')
+
+
+def test_a_graceful_restart_under_load_drops_no_request(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # SIGHUP (systemctl reload) replaces the one worker of the embedded store: the new one
+    # waits for the store, the old one finishes what it holds, and connections queue on
+    # the shared socket meanwhile. Clients keep GETs and POSTs coming through nginx
+    # until the new worker has answered; not one may fail.
+    with app_server_on_a_socket(tmp_path) as (upstream, pid):
+        edge = serve("alb", upstream_at=upstream)
+        before = _workers(pid)
+        failures: list[str] = []
+        answered = [0]
+        done = threading.Event()
+
+        def client(method: str) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", edge.http_port, timeout=30)
+            # Bounded in count as well as by the restart's end.
+            for _ in range(20_000):
+                if done.is_set():
+                    break
+                try:
+                    connection.request(method, "/health", body=b"{}" if method == "POST" else None)
+                    response = connection.getresponse()
+                    response.read()
+                    # 200 for a GET; a POST gets API Gateway's 403 from the shim. Anything
+                    # nginx says itself (502, 503, 504) is a dropped request.
+                    if response.status >= 500:
+                        failures.append(f"{method} {response.status}")
+                    answered[0] += 1
+                except OSError as exc:
+                    failures.append(f"{method} {exc!r}")
+                    connection.close()
+            connection.close()
+
+        clients = [threading.Thread(target=client, args=(m,)) for m in ("GET", "POST") * 3]
+        for thread in clients:
+            thread.start()
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while not ((after := _workers(pid)) and not after & before):
+            assert time.monotonic() < deadline, "no new worker replaced the old one"
+            time.sleep(0.05)
+        served_by_new = answered[0]
+        while answered[0] < served_by_new + 50 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the new worker answers too
+        done.set()
+        for thread in clients:
+            thread.join(timeout=60)
+    assert failures == []
+    assert answered[0] > served_by_new
+
+
+def test_through_the_socket_the_app_sees_the_client_and_the_scheme_nginx_saw(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # The socket's peer has no address; the shim still takes nginx's X-Forwarded-* from it.
+    with app_server_on_a_socket(tmp_path, "tests.ec2.probe:application") as (upstream, _):
+        edge = serve("instance", upstream_at=upstream)
+        status, _, body, _ = edge.request("/echo", tls=True, headers={"X-Forwarded-For": "1.2.3.4"})
+    event = json.loads(body)["event"]
+    assert status == 200
+    assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-Proto"] == "https"
+
+
+def test_nginx_holds_a_slow_clients_body_so_it_never_pins_a_request_thread(
+    serve: Callable[..., Edge], tmp_path: Path
+) -> None:
+    # One request thread: a body read by the app server as it trickles in would hold it.
+    # nginx buffers the whole body first, so the thread stays free for everyone else.
+    flags = ("tests.ec2.probe:application", "--threads", "1")
+    with app_server_on_a_socket(tmp_path, *flags) as (upstream, _):
+        edge = serve("alb", upstream_at=upstream)
+        slow = []
+        try:
+            for _ in range(3):
+                client = socket.create_connection(("127.0.0.1", edge.http_port), timeout=10)
+                client.sendall(
+                    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 64\r\n\r\n{"
+                )
+                slow.append(client)
+            time.sleep(0.5)  # time for nginx to pass them on, were it not holding them
+            assert edge.request("/things/a")[:3] == (200, "", '{"thing_id":"a"}')
+        finally:
+            for client in slow:
+                client.close()

@@ -9,7 +9,7 @@ AWS's documentation of the proxy integration, the gateway responses and the
 Lambda quotas.
 
 Each check runs on a plain Chalice app through the shim called in-process and
-through a real gunicorn (what WSGI servers change: header spelling, repeats,
+through the real app server, granian (what WSGI servers change: header spelling, repeats,
 the raw path), and, where Snapboard answers for itself, on our app on both of
 its runtimes.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -132,17 +133,18 @@ def over_http(base: str) -> Send:
 
 @pytest.fixture(scope="module")
 def served_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """gunicorn with its defaults (a sync worker): ec2/gunicorn.conf.py seeds Snapboard's data."""
+    """The production app server (ec2/server.py), one worker; no database, so nothing seeded."""
     port = free_port()
-    log = tmp_path_factory.mktemp("parity") / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    log = tmp_path_factory.mktemp("parity") / "server.log"
+    command = [sys.executable, "-m", "ec2.server", "tests.ec2.plain:application"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    # A MongoDB address (never dialled: the plain app has no database) skips the embedded store.
+    env = os.environ | {"MONGODB_URI": "mongodb://127.0.0.1:9"}
     with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "tests.ec2.plain:serve()"], cwd=ROOT, stdout=output, stderr=output
-        )
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
         try:
-            wait_until_serving(f"http://127.0.0.1:{port}/", server, "gunicorn")
+            wait_until_serving(f"http://127.0.0.1:{port}/", server, "the app server")
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{log.read_text()}") from None
         yield f"http://127.0.0.1:{port}"
@@ -151,15 +153,15 @@ def served_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-@pytest.fixture(params=["in-process", "gunicorn"])
+@pytest.fixture(params=["in-process", "server"])
 def send(request: pytest.FixtureRequest) -> Send:
-    if request.param == "gunicorn":
+    if request.param == "server":
         return over_http(request.getfixturevalue("served_plain"))
     return in_process(plain.serve())
 
 
 @pytest.fixture
-def gunicorn_send(served_plain: str) -> Send:
+def server_send(served_plain: str) -> Send:
     return over_http(served_plain)
 
 
@@ -343,7 +345,7 @@ def test_a_binary_body_is_limited_by_its_base64_size_in_the_event(send: Send) ->
     fits = send("POST", "/upload", [("Content-Type", "image/png")], b"\x89" * (4 * MIB))
     assert (fits.status, fits.json) == (200, {"received": 4 * MIB})
     # A 5 MiB image is 6.7 MB of base64: Lambda never sees it, and the answer comes
-    # before the body is sent (headers only here, or gunicorn would hang up mid-body).
+    # before the body is sent (headers only here, or the server would hang up mid-body).
     declared = [("Content-Type", "image/png"), ("Content-Length", str(5 * MIB))]
     assert gateway_error(send("POST", "/upload", declared), 413, "Request Too Long")
 
@@ -380,7 +382,11 @@ def test_our_limit_leaves_room_for_the_event_so_our_413_comes_on_both_runtimes(
 # ---------------------------------------------------------------- 6. timeout
 
 
-def test_a_timeout_is_a_function_error_answered_502(send: Send) -> None:
+def test_a_timeout_is_a_function_error_answered_502() -> None:
+    # Where the request runs on the main thread (in-process here, a sync server) the
+    # shim's signal stops it. The EC2 server runs requests on threads no signal reaches:
+    # there nginx bounds them (tests/ec2/test_nginx.py, the Lambda timeout as a 504 problem).
+    send = in_process(plain.serve())
     assert gateway_error(send("GET", "/slow"), 502, "Internal server error")
     assert send("GET", "/echo").status == 200
 
@@ -388,21 +394,29 @@ def test_a_timeout_is_a_function_error_answered_502(send: Send) -> None:
 # ------------------------------------------------------- 7. request headers
 
 
-def test_an_encoded_slash_stays_in_its_segment(send: Send) -> None:
-    answer = send("GET", "/echo/a%2Fb")
+def test_an_encoded_slash_stays_in_its_segment() -> None:
+    # With the raw target a server passes (gunicorn's RAW_URI, uWSGI's REQUEST_URI).
+    answer = in_process(plain.serve())("GET", "/echo/a%2Fb")
     assert (answer.status, answer.json) == (200, {"value": "a%2Fb"})
 
 
-def test_repeated_headers_arrive_as_the_wsgi_server_joined_them(gunicorn_send: Send) -> None:
-    # Documented limit: gunicorn joins repeats with "," before the shim sees them.
-    event = gunicorn_send("GET", "/echo", [("X-Dup", "a"), ("X-Dup", "b")]).event
+def test_under_the_app_server_an_encoded_slash_splits_its_segment(server_send: Send) -> None:
+    # Documented limit: granian passes only the decoded PATH_INFO, so `a%2Fb` arrives as
+    # two segments. No Snapboard path parameter can hold a slash (ids, usernames).
+    answer = server_send("GET", "/echo/a%2Fb")
+    assert gateway_error(answer, 403, "Missing Authentication Token")
+
+
+def test_repeated_headers_arrive_as_the_wsgi_server_joined_them(server_send: Send) -> None:
+    # Documented limit: the server joins repeats with "," before the shim sees them.
+    event = server_send("GET", "/echo", [("X-Dup", "a"), ("X-Dup", "b")]).event
     assert event["headers"]["X-Dup"] == "a,b"
     assert event["multiValueHeaders"]["X-Dup"] == ["a,b"]
 
 
-def test_header_names_arrive_title_cased(gunicorn_send: Send) -> None:
+def test_header_names_arrive_title_cased(server_send: Send) -> None:
     # Documented limit: WSGI keeps no spelling (HTTP_X_CUSTOM_NAME).
-    event = gunicorn_send("GET", "/echo", [("x-custom-NAME", "1")]).event
+    event = server_send("GET", "/echo", [("x-custom-NAME", "1")]).event
     assert event["headers"]["X-Custom-Name"] == "1"
 
 

@@ -318,8 +318,17 @@ def source_ip(shim: Shim, peer: str, forwarded: str | None) -> str:
         ("127.0.0.1", None, "127.0.0.1"),
         ("203.0.113.50", "10.9.9.9", "203.0.113.50"),
         ("127.0.0.1", "not-an-ip", "not-an-ip"),
+        # A Unix socket's peer has no address: nginx on this host (ec2/nginx.conf).
+        ("", "203.0.113.9", "203.0.113.9"),
     ],
-    ids=["via-nginx", "spoofed-leftmost-ignored", "nginx-itself", "untrusted-peer", "garbage"],
+    ids=[
+        "via-nginx",
+        "spoofed-leftmost-ignored",
+        "nginx-itself",
+        "untrusted-peer",
+        "garbage",
+        "via-nginx-on-a-unix-socket",
+    ],
 )
 def test_the_client_ip_comes_from_x_forwarded_for_only_through_trusted_proxies(
     shim: Shim, peer: str, forwarded: str | None, expected: str
@@ -330,6 +339,13 @@ def test_the_client_ip_comes_from_x_forwarded_for_only_through_trusted_proxies(
 def test_trusted_proxies_are_configurable_as_networks(svc: Clients) -> None:
     behind_alb = Shim(probe.app, ShimConfig.load({"TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/16"}))
     assert source_ip(behind_alb, "127.0.0.1", "203.0.113.9, 10.0.4.4") == "203.0.113.9"
+
+
+def test_unix_socket_peers_are_trusted_only_when_trusted_proxies_names_them(svc: Clients) -> None:
+    loopback_only = Shim(probe.app, ShimConfig.load({"TRUSTED_PROXIES": "127.0.0.1"}))
+    event = event_of(loopback_only, environ_for(peer="", headers={"X-Forwarded-Proto": "https"}))
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+    assert source_ip(loopback_only, "", "203.0.113.9") == ""
 
 
 def test_a_bad_trusted_proxies_value_stops_the_start_naming_the_variable() -> None:

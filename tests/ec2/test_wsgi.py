@@ -1,4 +1,4 @@
-"""The entry point gunicorn serves: our app behind the shim, as a server sees it."""
+"""The entry point the app server serves: our app behind the shim, as a server sees it."""
 
 from __future__ import annotations
 
