@@ -531,6 +531,7 @@ def _port_of(host: str) -> str | None:
     return port if colon and port.isdigit() and not host.endswith("]") else None
 
 
+@functools.lru_cache(maxsize=1024)
 def _stable_id(seed: str, length: int) -> str:
     """An id shaped like API Gateway's (lower-case letters and digits), the same every run."""
     digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:12], "big")

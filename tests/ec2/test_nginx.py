@@ -56,6 +56,13 @@ class _EchoProto(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
+    def do_PATCH(self) -> None:
+        self.do_POST()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -212,6 +219,25 @@ def test_nginx_keeps_its_upstream_connection_open_across_requests(
     for _ in range(20):
         assert edge.get("/health")[0] == 200
     assert len(_EchoProto.connections) == 1
+
+
+@pytest.mark.parametrize("shape", ["alb", "instance"])
+def test_nginx_sends_each_post_and_patch_on_a_connection_of_its_own(
+    serve: Callable[[str], Edge], shape: str
+) -> None:
+    # A kept connection a stopping worker closes would lose a write nginx cannot retry.
+    edge = serve(shape)
+    _EchoProto.connections.clear()
+    connection = http.client.HTTPConnection("127.0.0.1", edge.http_port, timeout=5)
+    try:
+        for method in ("POST", "PATCH") * 5:
+            connection.request(method, "/health", body=b"{}", headers={"Host": "api.test"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+    finally:
+        connection.close()
+    assert len(_EchoProto.connections) == 10
 
 
 def test_nginx_refuses_a_body_over_six_mib_as_a_problem_before_reading_it(
