@@ -281,7 +281,8 @@ def _wrk(wrk: str, url: str, args: argparse.Namespace, seconds: int, mode: str) 
         raise SystemExit(f"{url} answered errors under load:\n{output}")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     count = re.search(r"(\d+) requests in", output)
-    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))$", output, re.M))
+    # wrk pads some lines with a trailing space ("99%    1.05s ").
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", output, re.M))
     if rate is None or count is None or set(latency) != {"50", "99"}:
         raise SystemExit(f"could not read wrk's output:\n{output}")
     return Load(

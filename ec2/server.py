@@ -53,10 +53,17 @@ _LAMBDA_TIMEOUT = int(
 # A worker that does not finish its requests within a Lambda timeout of being told
 # to stop (a restart, a recycle) is killed: nothing it holds can still be answered.
 KILL_TIMEOUT_SECONDS = _LAMBDA_TIMEOUT + 5
-# Threads per worker: the request work is mostly waiting on MongoDB (the GIL is
-# free meanwhile). With the embedded store they outnumber the local image store's
-# render slots and queue (6), so a costly render never stops /health answering.
-THREADS = 8
+# With MongoDB: processes, one request at a time each, twice the CPUs plus one (the
+# work mostly waits on MongoDB), as gunicorn's sync workers served before. Measured
+# (bench/shim.py, python -m bench.shim): on threads, sixteen feed requests share each
+# worker's GIL and the feed's p99 doubles (8 threads: 237 ms against 142 ms for one),
+# for no more throughput. SERVER_THREADS raises it where memory is short and requests
+# wait long on a distant database.
+THREADS = 1
+# With the embedded store, one worker (below) serves on threads: they outnumber the
+# local image store's render slots and queue (6), so a costly render never stops
+# /health answering.
+EMBEDDED_THREADS = 8
 # Workers live six hours, then a fresh one takes over: a slow leak never becomes
 # an outage. Not with the embedded store, which has one owner process at a time.
 LIFETIME_SECONDS = 6 * 3600
@@ -66,6 +73,10 @@ LIFETIME_SECONDS = 6 * 3600
 BACKPRESSURE = 128
 # nginx sends a request's head at once; a direct client gets this long to send it.
 HEADER_READ_TIMEOUT_MS = 10_000
+
+
+def _processes() -> int:
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,8 @@ class ServerConfig:
         embedded = not environ.get("MONGODB_URI")
         return cls(
             bind=environ.get("SERVER_BIND", "127.0.0.1:8000"),
-            workers=int(environ.get("WEB_CONCURRENCY", 1 if embedded else os.cpu_count() or 1)),
-            threads=int(environ.get("SERVER_THREADS", THREADS)),
+            workers=int(environ.get("WEB_CONCURRENCY", 1 if embedded else _processes())),
+            threads=int(environ.get("SERVER_THREADS", EMBEDDED_THREADS if embedded else THREADS)),
             embedded=embedded,
         )
 
