@@ -283,19 +283,3 @@ def test_a_ctrl_c_of_the_whole_process_group_stops_every_worker_gracefully(tmp_p
                 server.wait()
         assert "refused to gracefully stop" not in log.read_text()
         assert "Granian shutdown completed" in log.read_text()
-
-
-def test_with_mongodb_the_server_runs_processes_of_one_request_and_the_embedded_store_threads() -> (
-    None
-):
-    from ec2.server import ServerConfig
-
-    cpus = os.cpu_count() or 1
-    production = ServerConfig.from_env({"MONGODB_URI": "mongodb://db.example:27017"})
-    assert (production.workers, production.threads) == (2 * cpus + 1, 1)
-    embedded = ServerConfig.from_env({})
-    assert (embedded.workers, embedded.threads) == (1, 8)
-    tuned = ServerConfig.from_env(
-        {"MONGODB_URI": "mongodb://db", "WEB_CONCURRENCY": "3", "SERVER_THREADS": "4"}
-    )
-    assert (tuned.workers, tuned.threads) == (3, 4)
