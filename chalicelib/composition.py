@@ -29,7 +29,6 @@ from chalicelib import lazy, logs, middleware
 from chalicelib.auth.routes import authenticate_request
 from chalicelib.auth.routes import router as auth_router
 from chalicelib.clock import Clock, utc_now
-from chalicelib.cors import OriginPolicy
 from chalicelib.errors import ConfigError
 from chalicelib.images.routes import BINARY_TYPES
 from chalicelib.images.routes import router as images_router
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
 
     from chalicelib import secrets as stored_secrets
     from chalicelib import settings as config
+    from chalicelib.cors import OriginPolicy
     from chalicelib.demo import Seeded
     from chalicelib.images.store import ImageStore
     from chalicelib.mail.message import Mailer

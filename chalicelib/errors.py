@@ -8,7 +8,7 @@ catches it (the request wrapper, the entry points) loads no settings model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ConfigError(Exception):
@@ -21,8 +21,7 @@ class ConfigError(Exception):
         )
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One failing input field: a dotted path (``tags.2``) and a readable message."""
 
     field: str

@@ -10,12 +10,15 @@ import os
 import re
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalice.app import Request, Response
 
 from chalicelib import errors, wire
-from chalicelib.cors import OriginPolicy
 from chalicelib.logs import bind_request_id, get_logger, unbind_request_id
+
+if TYPE_CHECKING:
+    from chalicelib.cors import OriginPolicy
 
 log = get_logger("access")
 

@@ -10,12 +10,12 @@ what ``openapi.py`` documents, so the docs cannot drift from what the server acc
 from __future__ import annotations
 
 import functools
-import inspect
+import textwrap
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from chalice.app import Chalice, Request, Response
 
@@ -49,8 +49,7 @@ _ANY_CONTENT_TYPE = ["*/*"]
 View = Callable[..., Any]
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What a view returns when its data alone does not say everything: headers, a status.
 
     ``body`` is a model (or JSON-able data), text or bytes (sent as ``media_type``),
@@ -58,7 +57,7 @@ class Answer:
     """
 
     body: Any = None
-    headers: Mapping[str, str | list[str]] = field(default_factory=dict)
+    headers: Mapping[str, str | list[str]] = MappingProxyType({})
     status: int | None = None
     media_type: str | None = None
 
@@ -285,8 +284,7 @@ class Router:
             raise ValueError(f"{method} {path}: declare either body or raw_body, not both")
 
         def decorator(view: View) -> View:
-            doc = inspect.getdoc(view) or view.__name__.replace("_", " ").capitalize()
-            summary, _, description = doc.partition("\n")
+            summary, description = _summary_and_description(view)
             spec = RouteSpec(
                 path=path,
                 method=method,
@@ -397,6 +395,16 @@ def _method_fallback(api: Api, allowed: list[str]) -> View:
 
 def _not_found(**_: str) -> Response:
     return wire.error_to_response(errors.NotFound("No such resource."))
+
+
+def _summary_and_description(view: View) -> tuple[str, str]:
+    """A view's docstring as its first line and the rest, dedented (as ``inspect.cleandoc``
+    would, without loading ``inspect`` on a cold start); the name when it has none."""
+    text = (view.__doc__ or "").expandtabs().strip()
+    if not text:
+        return view.__name__.replace("_", " ").capitalize(), ""
+    first, _, rest = text.partition("\n")
+    return first.strip(), textwrap.dedent(rest).strip()
 
 
 def _name_for(path: str) -> str:

@@ -8,23 +8,24 @@ from urllib.parse import urlsplit
 from chalice.app import Request
 
 from chalicelib import errors, lazy, wire
-from chalicelib.auth import devices
-from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
-from chalicelib.sessions import ABSOLUTE_LIFETIME
 
 # The first request that needs them loads the services (pymongo, argon2, PyJWT) and
 # the models (pydantic); importing the app (a Lambda cold start) loads none of them.
 if TYPE_CHECKING:
     from http import cookies as http_cookies
 
-    from chalicelib.auth import models, service
+    from chalicelib import sessions
+    from chalicelib.auth import devices, models, service
+    from chalicelib.principal import Principal
     from chalicelib.users import service as users_service
     from chalicelib.users.models import UserPrivate
     from chalicelib.users.repository import UserRecord
 else:
     http_cookies = lazy.module("http.cookies")
+    devices = lazy.module("chalicelib.auth.devices")
     models = lazy.module("chalicelib.auth.models")
+    sessions = lazy.module("chalicelib.sessions")
     service = lazy.module("chalicelib.auth.service")
     users_service = lazy.module("chalicelib.users.service")
 
@@ -184,7 +185,7 @@ def _tokens_response(ctx: Context, issued: service.Issued) -> Answer:
     )
     cookies: list[str] = []
     if issued.refresh_token is not None:
-        max_age = int(ABSOLUTE_LIFETIME.total_seconds())
+        max_age = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
         cookies.append(_cookie_header(ctx, COOKIE, issued.refresh_token, max_age=max_age))
     if issued.device_token is not None:
         cookies.append(_device_cookie_header(ctx, issued.device_token))

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Request
 
 from chalicelib import errors, lazy, wire
-from chalicelib.images import form
-from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, RawBody, Router
 
 # The first request that needs them loads the service (pymongo, the image store)
 # and the models (pydantic); importing the app (a Lambda cold start) loads neither.
 if TYPE_CHECKING:
-    from chalicelib.images import models, service
+    from chalicelib.images import form, models, service
+    from chalicelib.principal import Principal
 else:
+    form = lazy.module("chalicelib.images.form")
     models = lazy.module("chalicelib.images.models")
     service = lazy.module("chalicelib.images.service")
 

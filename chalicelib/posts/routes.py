@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib import lazy, wire
-from chalicelib.principal import Principal
 from chalicelib.routing import Answer, Context, Router
 
 # The first request that needs them loads the service (pymongo, the images service)
 # and the models (pydantic); importing the app (a Lambda cold start) loads neither.
 if TYPE_CHECKING:
     from chalicelib.posts import models, service
+    from chalicelib.principal import Principal
 else:
     models = lazy.module("chalicelib.posts.models")
     service = lazy.module("chalicelib.posts.service")

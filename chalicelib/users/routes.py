@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib import lazy
-from chalicelib.principal import Principal
 from chalicelib.routing import Context, Router
 
 # The first request that needs them loads the service (pymongo) and the models (pydantic).
 if TYPE_CHECKING:
+    from chalicelib.principal import Principal
     from chalicelib.users import models, service
     from chalicelib.users.repository import UserRecord
 else:
