@@ -209,16 +209,18 @@ def _adopt(
     image_format = formats.FORMAT_BY_MIME[staged.mime]
     name = f"{uuid.uuid4().hex}.{formats.EXTENSIONS[image_format]}"
     try:
-        try:
-            copy = store.clean_copy(staged, folder=folder_for(user.id), file_name=name)
-        except UnusableImage as exc:
+        copy = store.clean_copy(staged, folder=folder_for(user.id), file_name=name)
+    except UnusableImage as exc:
+        _delete_quietly(store, staged.file_id)
+        raise errors.InvalidInput.field(field, str(exc)) from None
+    except StoreError as exc:
+        log.warning({"event": "image_copy_failed", "reason": str(exc)})
+        if not keep_on_failure:
             _delete_quietly(store, staged.file_id)
-            raise errors.InvalidInput.field(field, str(exc)) from None
-        except StoreError as exc:
-            log.warning({"event": "image_copy_failed", "reason": str(exc)})
-            raise errors.UpstreamFailed(
-                "The image store failed; nothing was saved. Try again.", code="image_store_failed"
-            ) from None
+        raise errors.UpstreamFailed(
+            "The image store failed; nothing was saved. Try again.", code="image_store_failed"
+        ) from None
+    try:
         record = _record_or_undo(
             db,
             clock,
@@ -231,8 +233,6 @@ def _adopt(
             format=image_format,
             alt=alt,
         )
-    except errors.InvalidInput:
-        raise  # the staged file is already gone
     except Exception:
         if not keep_on_failure:
             _delete_quietly(store, staged.file_id)
