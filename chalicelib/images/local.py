@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -386,9 +387,20 @@ class LocalStore:
         return body, output
 
     def _trim_cache(self) -> None:
-        """Keep the variant cache under its size bound, dropping the oldest first."""
-        entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self._cache_root.rglob("*")]
-        files = sorted((e for e in entries if e[2].is_file()), key=lambda e: e[0])
+        """Keep the variant cache under its size bound, dropping the oldest first.
+
+        Other renders write and rename their files meanwhile (a temporary file gone
+        between listing and ``stat``): a file that is no longer there is no longer counted.
+        """
+        files = []
+        for path in self._cache_root.rglob("*"):
+            try:
+                found = path.stat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(found.st_mode):
+                files.append((found.st_mtime, found.st_size, path))
+        files.sort(key=lambda entry: entry[0])
         total = sum(size for _, size, _ in files)
         for _, size, path in files:
             if total <= self._cache_max_bytes:

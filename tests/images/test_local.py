@@ -206,3 +206,17 @@ def test_a_renamed_file_is_no_longer_served_at_its_old_path(local_store: LocalSt
     new = local_store.get(moved.file_id)
     assert new is not None
     assert local_store.deliver(moved.file_id.split("/"), query_of(local_store, new)).body
+
+
+def test_a_cache_file_that_vanishes_while_the_cache_is_trimmed_is_not_an_error(
+    local_store: LocalStore, tmp_path: Path
+) -> None:
+    # Another render's temporary file, listed and then renamed away before its size is
+    # read: here a link to nothing, which the listing finds and `stat` cannot.
+    stored = local_store.upload(data=make_image((200, 100)), file_name="a.jpg", folder="/f")
+    cache = tmp_path / "media" / ".cache" / "elsewhere"
+    cache.mkdir(parents=True)
+    (cache / ".render.tmp").symlink_to(tmp_path / "gone")
+    query = query_of(local_store, stored, "w-40")
+    delivered = local_store.deliver(stored.file_id.split("/"), query)
+    assert Image.open(io.BytesIO(delivered.body)).width == 40
